@@ -102,6 +102,16 @@ def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 
 
 @pytest.fixture
+def pg_catalog_url(pg_template: str) -> Iterator[str]:
+    """A migrated, empty PostgreSQL catalog, for the tests of PostgreSQL-only features."""
+    name = new_pg_database(pg_template)
+    try:
+        yield _pg_url(name)
+    finally:
+        drop_pg_database(name)
+
+
+@pytest.fixture
 def catalog_engine(catalog_url: str) -> Iterator[Engine]:
     engine = make_engine(catalog_url)
     yield engine
