@@ -54,6 +54,7 @@ class DbtObject:
     enabled: bool = True
     source_name: str | None = None  # for sources: the `source('x', ...)` name
     original_file_path: str | None = None
+    version: str | None = None  # a versioned model's version (`model.pkg.name.v2` has "2")
 
     @property
     def relation_name(self) -> str:
