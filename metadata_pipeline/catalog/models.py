@@ -271,6 +271,9 @@ class Dataset(Base):
     compiled_definition: Mapped[str | None] = mapped_column(Text)
     file_path: Mapped[str | None] = mapped_column(String(1024))
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    # Hash of the extraction input last reconciled into this dataset (object, columns, edges,
+    # dependencies): reconcile skips a dataset whose input hash is unchanged. NULL forces a full diff.
+    reconcile_hash: Mapped[str | None] = mapped_column(String(64))
     # Lifecycle (seed 002): Draft -> Active -> Deprecated -> Deleted (soft)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="Active")
     missing_runs: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
