@@ -15,6 +15,7 @@ import click
 _COMMANDS: list[tuple[str, str]] = [
     ("metadata_pipeline.cli.db_commands", "db"),
     ("metadata_pipeline.cli.repo_commands", "repo"),
+    ("metadata_pipeline.cli.lineage_commands", "lineage"),
     ("metadata_pipeline.cli.webhooks_commands", "webhooks"),
 ]
 

@@ -1,0 +1,835 @@
+"""One bottom-up walk over a qualified query's scopes: the lineage of every output column at once.
+
+Each scope (CTE, derived table, subquery, set-operation branch, UDTF) is resolved once and memoized:
+its output columns map to the physical `(table, column)` pairs they are computed from, plus the
+columns that only shape them (filters, joins, grouping, ordering, window partitions). An outer scope
+reads its sources' results instead of re-walking them, which is what makes one pass per statement
+enough for all columns (sqlglot's `lineage()` re-qualifies the statement for every column).
+
+Rules the walk applies, in one place:
+- A column's *value* upstreams are the columns its expression reads, through CASE conditions,
+  function arguments, struct fields and JSON paths (down to the base column), scalar subqueries'
+  selected values and UDTF inputs (UNNEST/FLATTEN/EXPLODE map to the exploded column).
+- *Indirect* upstreams carry a role: WHERE -> filter, JOIN ON/USING -> join, GROUP BY -> group_by,
+  HAVING -> having, QUALIFY -> qualify, ORDER BY -> order_by. They shape every row of their scope, so
+  they flow to every column that reads from it. A window function's own PARTITION BY / ORDER BY are
+  indirect for that column only (partition_by, window_order): they choose which rows feed the value
+  but are not the value. EXISTS subqueries contribute only their filters.
+- `direct` marks a copy of one column: a bare reference, a rename, a cast-only wrapper (a cast keeps
+  the meaning of the value, so descriptions may follow it), a USING-join key, or set-operation
+  branches that are each such a copy. NULL branches of a set operation do not break a copy.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
+
+from metadata_pipeline.lineage.dialects import dialect_instance
+from metadata_pipeline.lineage.lineage_schema import LineageSchema
+from metadata_pipeline.lineage.readable import (
+    ColumnRef,
+    ExprText,
+    LeafText,
+    Readable,
+    UnionText,
+)
+
+Leaf = tuple[str, str]  # (table, column)
+Indirect = tuple[str, str, str]  # (table, column, role)
+
+STAR = "*"
+_NAME_META = "mp_name"  # meta key on unaliased projections: their SQL text before qualification
+STAR_META = "mp_star"  # meta key on selects that had a `*` before qualification expanded it
+USING_META = "mp_using"  # meta key on joins: the USING key names (case-folded) before qualification
+_CLAUSE_ROLES: tuple[tuple[str, str], ...] = (
+    ("where", "filter"),
+    ("group", "group_by"),
+    ("having", "having"),
+    ("qualify", "qualify"),
+    ("order", "order_by"),
+)
+
+
+class LineageTimeout(Exception):
+    """The per-statement time limit ran out."""
+
+
+@dataclass(frozen=True)
+class ColumnTrace:
+    """Lineage of one output column of one scope, already resolved down to physical tables."""
+
+    upstreams: frozenset[Leaf]
+    indirect: frozenset[Indirect]
+    readable: Readable  # how to print the transformation (see `readable.Renderer`)
+    direct: bool
+    unresolved: frozenset[str] = frozenset()  # column names no source could be found for
+    # The independent inputs the value is computed from, each a set of physical columns: a copy
+    # of a UNION of copies is ONE input fed by several tables, `a + b` is two. Classifies
+    # Transform (one input) vs Derived (several).
+    inputs: frozenset[frozenset[Leaf]] = frozenset()
+    confidence: float = 1.0
+
+    def with_indirect(self, extra: frozenset[Indirect]) -> ColumnTrace:
+        if not extra or extra <= self.indirect:
+            return self
+        return replace(self, indirect=self.indirect | extra)
+
+
+@dataclass
+class ScopeResult:
+    """Output columns of a scope, by position and by name, and what filters its rows."""
+
+    columns: list[tuple[str, ColumnTrace]] = field(default_factory=list)
+    row_indirect: frozenset[Indirect] = frozenset()
+    # Sources a `*` could not be expanded over: unknown names resolve through them.
+    star_sources: list[tuple[Scope, str]] = field(default_factory=list)
+    default: ColumnTrace | None = None  # for UDTFs: every column comes from the function's inputs
+    by_name: dict[str, ColumnTrace] = field(default_factory=dict)
+
+    def add(self, name: str, trace: ColumnTrace) -> None:
+        self.columns.append((name, trace))
+        self.by_name.setdefault(name, trace)
+
+
+@dataclass
+class _Acc:
+    """What one expression reads, gathered while walking it."""
+
+    values: set[Leaf] = field(default_factory=set)
+    indirect: set[Indirect] = field(default_factory=set)
+    unresolved: set[str] = field(default_factory=set)
+    inputs: set[frozenset[Leaf]] = field(default_factory=set)
+    confidence: float = 1.0
+    refs: list[ColumnRef] = field(default_factory=list)
+
+    def take(self, trace: ColumnTrace, role: str | None) -> None:
+        if role is None:
+            self.values |= trace.upstreams
+            self.inputs |= trace.inputs
+            self.unresolved |= trace.unresolved
+            self.confidence = min(self.confidence, trace.confidence)
+        else:
+            self.indirect.update((t, c, role) for t, c in trace.upstreams)
+        self.indirect |= trace.indirect
+
+
+class ScopeWalker:
+    """Resolves scopes of one qualified query; create one per statement."""
+
+    def __init__(
+        self,
+        schema: LineageSchema,
+        table_namer: TableNamer,
+        deadline: float | None = None,
+        strict_schema: bool = True,
+    ) -> None:
+        self.schema = schema
+        # When False, a name no source is known to have still comes from the scope's only table:
+        # a stale catalog must not hide a column the SQL demonstrably reads.
+        self.strict_schema = strict_schema
+        self.namer = table_namer
+        self.deadline = deadline
+        self._results: dict[int, ScopeResult] = {}
+        self._in_progress: set[int] = set()
+        self._in_function: set[int] = set()
+        self._traversed: dict[int, Scope] = {}  # query node -> its scope, filled from the root
+        self.tables: dict[str, None] = {}  # physical tables read, in first-seen order
+
+    # ----------------------------------------------------------------------------------- scopes
+
+    def result(self, scope: Scope) -> ScopeResult:
+        if not self._traversed:
+            self._traversed = {id(s.expression): s for s in scope.traverse()}
+        key = id(scope)
+        cached = self._results.get(key)
+        if cached is not None:
+            return cached
+        if key in self._in_progress:
+            # A recursive CTE reading itself: its recursive branch adds no new sources.
+            return ScopeResult()
+        self._check_deadline()
+        self._in_progress.add(key)
+        try:
+            result = self._compute(scope)
+        finally:
+            self._in_progress.discard(key)
+        self._results[key] = result
+        return result
+
+    def _compute(self, scope: Scope) -> ScopeResult:
+        expression = scope.expression
+        if isinstance(expression, exp.SetOperation):
+            return self._set_operation_result(scope)
+        if isinstance(expression, exp.Select):
+            return self._select_result(scope)
+        if isinstance(expression, exp.Subquery):
+            inner = self._inner_scope(scope, expression.unnest())
+            return self.result(inner) if inner else ScopeResult()
+        if isinstance(expression, (exp.UDTF, exp.Lateral)):
+            return self._udtf_result(scope)
+        return ScopeResult()
+
+    def _inner_scope(self, scope: Scope, node: exp.Expr) -> Scope | None:
+        children = scope.subquery_scopes + scope.table_scopes + scope.derived_table_scopes
+        for child in children:
+            if child.expression is node or child.expression is node.parent:
+                return child
+        return children[0] if children else None
+
+    def _set_operation_result(self, scope: Scope) -> ScopeResult:
+        scopes = scope.set_operation_scopes
+        branches = [self.result(s) for s in scopes]
+        result = ScopeResult()
+        if not branches:
+            return result
+        result.row_indirect = frozenset().union(*(b.row_indirect for b in branches))
+        # Branches pair up by position, unless an unexpanded `*` makes positions unknowable:
+        # then by name, looking behind the stars.
+        by_name = any(STAR in b.by_name for b in branches)
+        first = branches[0]
+        for index, (name, trace) in enumerate(first.columns):
+            others = []
+            for branch_scope, branch in zip(scopes[1:], branches[1:], strict=False):
+                if by_name:
+                    other = branch.by_name.get(name) or self._from_scope(branch_scope, name)
+                else:
+                    other = _column_at(branch, index, name)
+                if other is not None:
+                    others.append(other)
+            result.add(name, merge_branches([trace, *others]))
+        for branch in branches:
+            result.star_sources.extend(branch.star_sources)
+        return result
+
+    def _udtf_result(self, scope: Scope) -> ScopeResult:
+        expression = scope.expression
+        result = ScopeResult()
+        inner_query = expression.this if isinstance(expression, exp.Lateral) else None
+        if isinstance(inner_query, exp.Subquery):
+            # LATERAL (SELECT ...): the columns are the subquery's own.
+            inner = self._inner_scope(scope, inner_query.unnest())
+            return self.result(inner) if inner else result
+        if isinstance(expression, exp.Unnest):
+            inputs: list[exp.Expr] = list(expression.expressions)
+        elif isinstance(expression, exp.Lateral):
+            inputs = [expression.this] if expression.this else []
+        else:
+            inputs = [expression]
+        acc = _Acc()
+        for node in inputs:
+            self._visit(node, scope, None, acc)
+        function = inputs[0] if len(inputs) == 1 else exp.Tuple(expressions=inputs)
+        default = self._trace_from_acc(acc, function, direct=False)
+        result.default = default
+        alias = expression.args.get("alias")
+        for column in alias.columns if isinstance(alias, exp.TableAlias) else []:
+            result.add(column.name, replace(default, readable=LeafText(column.name)))
+        return result
+
+    def _select_result(self, scope: Scope) -> ScopeResult:
+        select = scope.expression
+        assert isinstance(select, exp.Select)
+        result = ScopeResult()
+        row: set[Indirect] = set()
+        for _name, (_node, source) in scope.selected_sources.items():
+            if isinstance(source, Scope):
+                row |= self.result(source).row_indirect
+            elif isinstance(source, exp.Table):
+                self._note_table(source)
+
+        aliases: dict[str, ColumnTrace] = {}
+        for projection in select.expressions:
+            self._check_deadline()
+            if _is_star(projection):
+                self._expand_unresolved_star(scope, projection, result)
+                continue
+            name = _output_name(projection)
+            trace = self.trace(projection.unalias(), scope, aliases=aliases)
+            aliases.setdefault(name, trace)
+            result.add(name, trace)
+
+        for join in select.args.get("joins") or []:
+            for key in ("on", "using"):
+                condition = join.args.get(key)
+                if condition is None:
+                    continue
+                nodes = condition if isinstance(condition, list) else [condition]
+                for node in nodes:
+                    row |= self._clause_indirect(node, scope, "join", aliases)
+        for key, role in _CLAUSE_ROLES:
+            clause = select.args.get(key)
+            if clause is not None:
+                row |= self._clause_indirect(clause, scope, role, aliases)
+
+        result.row_indirect = frozenset(row)
+        if row:
+            result.columns = [(n, t.with_indirect(result.row_indirect)) for n, t in result.columns]
+            result.by_name = {}
+            for name, trace in result.columns:
+                result.by_name.setdefault(name, trace)
+        return result
+
+    def _clause_indirect(
+        self, clause: exp.Expr, scope: Scope, role: str, aliases: dict[str, ColumnTrace]
+    ) -> set[Indirect]:
+        acc = _Acc()
+        self._visit(clause, scope, role, acc, aliases=aliases)
+        return acc.indirect
+
+    def _expand_unresolved_star(self, scope: Scope, star: exp.Expr, result: ScopeResult) -> None:
+        """A `*` qualify could not expand (some source has no known columns): expand what we can."""
+        table = star.table if isinstance(star, exp.Column) else ""
+        names = [table] if table else list(scope.selected_sources)
+        for name in names:
+            selected = scope.selected_sources.get(name)
+            source = selected[1] if selected else scope.sources.get(name)
+            if isinstance(source, Scope):
+                inner = self.result(source)
+                for column, trace in inner.columns:
+                    result.add(column, trace)
+                result.star_sources.extend(inner.star_sources)
+                continue
+            if not isinstance(source, exp.Table):
+                continue
+            if isinstance(source.this, exp.Func):
+                # `SELECT * FROM read_csv(...)`: columns come from the function, not a table.
+                trace = self._from_source(source, STAR, scope)
+                if trace is not None and STAR not in result.by_name:
+                    result.add(STAR, trace)
+                continue
+            columns = self._known_columns(source)
+            if columns:
+                for column in columns:
+                    result.add(column, self._leaf_trace(source, column))
+                continue
+            leaf = self.namer.name(source)
+            result.star_sources.append((scope, name))
+            trace = ColumnTrace(
+                upstreams=frozenset({(leaf, STAR)}),
+                indirect=frozenset(),
+                readable=LeafText(STAR, leaf),
+                direct=True,
+                inputs=frozenset({frozenset({(leaf, STAR)})}),
+                confidence=0.7,
+            )
+            if STAR in result.by_name:
+                merged = result.by_name[STAR]
+                trace = replace(merged, upstreams=merged.upstreams | trace.upstreams)
+                result.columns = [(n, trace if n == STAR else t) for n, t in result.columns]
+                result.by_name[STAR] = trace
+            else:
+                result.add(STAR, trace)
+
+    # ------------------------------------------------------------------------------ expressions
+
+    def trace(
+        self,
+        expression: exp.Expr,
+        scope: Scope,
+        aliases: dict[str, ColumnTrace] | None = None,
+    ) -> ColumnTrace:
+        """Lineage of one value expression evaluated in `scope`."""
+        acc = _Acc()
+        self._visit(expression, scope, None, acc, aliases=aliases)
+        return self._trace_from_acc(acc, expression, direct=self._is_copy(expression, scope, aliases))
+
+    def _trace_from_acc(self, acc: _Acc, node: exp.Expr, direct: bool) -> ColumnTrace:
+        confidence = acc.confidence
+        if acc.unresolved:
+            confidence = min(confidence, 0.5)
+        return ColumnTrace(
+            upstreams=frozenset(acc.values),
+            indirect=frozenset(acc.indirect),
+            readable=ExprText(node, tuple(acc.refs)),
+            direct=direct,
+            unresolved=frozenset(acc.unresolved),
+            inputs=frozenset(acc.inputs),
+            confidence=confidence,
+        )
+
+    def _is_copy(self, expression: exp.Expr, scope: Scope, aliases: dict[str, ColumnTrace] | None) -> bool:
+        node = unwrap_copy(expression)
+        if isinstance(node, exp.Coalesce) and _is_using_key(node):
+            return all(self._is_copy(arg, scope, aliases) for arg in _coalesce_args(node))
+        if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
+            return False
+        found = self._resolve_path(node, scope, aliases)
+        if found is None:
+            return not node.table  # an unresolved bare name still reads as a copy
+        trace, path = found
+        return trace.direct and not path
+
+    def _visit(
+        self,
+        node: exp.Expr,
+        scope: Scope,
+        role: str | None,
+        acc: _Acc,
+        aliases: dict[str, ColumnTrace] | None = None,
+        lambda_params: frozenset[str] = frozenset(),
+    ) -> None:
+        if isinstance(node, exp.Column):
+            self._visit_column(node, scope, role, acc, aliases, lambda_params)
+            return
+        if isinstance(node, exp.Window):
+            self._visit_window(node, scope, role, acc, aliases, lambda_params)
+            return
+        if isinstance(node, exp.Lambda):
+            params = frozenset(p.name for p in node.expressions)
+            self._visit(node.this, scope, role, acc, aliases, lambda_params | params)
+            return
+        if isinstance(node, (exp.Select, exp.SetOperation)):
+            self._visit_subquery(node, scope, role, acc)
+            return
+        if isinstance(node, exp.Anonymous) and node.name.lower().startswith("dictget") and node.expressions:
+            # ClickHouse dictGet*(dictionary, attribute, key...): the first argument names a
+            # dictionary (a table read), not a column; the keys are the values looked up.
+            self._note_dictionary(node.expressions[0])
+            for child in node.expressions[1:]:
+                self._visit(child, scope, role, acc, aliases, lambda_params)
+            return
+        for child in node.iter_expressions():
+            self._visit(child, scope, role, acc, aliases, lambda_params)
+
+    def _visit_window(
+        self,
+        node: exp.Window,
+        scope: Scope,
+        role: str | None,
+        acc: _Acc,
+        aliases: dict[str, ColumnTrace] | None,
+        lambda_params: frozenset[str],
+    ) -> None:
+        self._visit(node.this, scope, role, acc, aliases, lambda_params)
+        for partition in node.args.get("partition_by") or []:
+            self._visit(partition, scope, role or "partition_by", acc, aliases, lambda_params)
+        order = node.args.get("order")
+        if order is not None:
+            self._visit(order, scope, role or "window_order", acc, aliases, lambda_params)
+
+    def _visit_subquery(self, node: exp.Expr, scope: Scope, role: str | None, acc: _Acc) -> None:
+        sub_scope = next((s for s in scope.subquery_scopes if s.expression is node), None)
+        if sub_scope is None:
+            sub_scope = next((s for s in scope.table_scopes if s.expression is node), None)
+        if sub_scope is None:
+            return
+        result = self.result(sub_scope)
+        only_filters = isinstance(node.parent, exp.Exists) or isinstance(
+            getattr(node.parent, "parent", None), exp.Exists
+        )
+        acc.indirect |= result.row_indirect
+        for _name, trace in result.columns:
+            if only_filters:
+                acc.indirect |= trace.indirect
+                continue
+            acc.take(trace, role)
+
+    def _visit_column(
+        self,
+        node: exp.Column,
+        scope: Scope,
+        role: str | None,
+        acc: _Acc,
+        aliases: dict[str, ColumnTrace] | None,
+        lambda_params: frozenset[str],
+    ) -> None:
+        if isinstance(node.this, exp.Star):
+            return
+        if not node.table and node.name in lambda_params:
+            return
+        found = self._resolve_path(node, scope, aliases)
+        identifier = node.this if isinstance(node.this, exp.Identifier) else None
+        if found is None:
+            if role is None:  # an unplaceable filter column only loses an indirect edge
+                acc.unresolved.add(node.name)
+                acc.inputs.add(frozenset({("", node.name)}))
+            acc.refs.append(ColumnRef(id(node), None, node.name, identifier))
+            return
+        trace, path = found
+        acc.take(trace, role)
+        acc.refs.append(ColumnRef(id(node), trace, node.name, identifier, tuple(path)))
+
+    # ------------------------------------------------------------------------------ resolution
+
+    def _resolve_path(
+        self, column: exp.Column, scope: Scope, aliases: dict[str, ColumnTrace] | None
+    ) -> tuple[ColumnTrace, list[exp.Identifier]] | None:
+        """The trace of the source column `column` refers to, and the struct/JSON path under it."""
+        identifiers = [p for p in column.parts if isinstance(p, exp.Identifier)]
+        parts = [p.name for p in identifiers]
+        if not parts:
+            return None
+        current: Scope | None = scope
+        while current is not None:
+            found = self._resolve_in(parts, current)
+            if found is not None:
+                trace, split = found
+                return trace, identifiers[split + 1 :]
+            # Correlated references read the enclosing query's sources.
+            current = current.parent
+        if len(parts) == 1 and aliases and parts[0] in aliases:
+            # A lateral column alias: `SELECT a + 1 AS b, b * 2 AS c`.
+            return aliases[parts[0]], []
+        # `s.a.b` with no source named `s`: a struct column `s` of the one source that can hold it.
+        # An unqualified name no source of this scope has may be correlated: try enclosing scopes.
+        current = scope
+        while current is not None:
+            trace = self._resolve_unqualified(parts[0], current)
+            if trace is not None:
+                return trace, identifiers[1:]
+            current = (
+                current.parent
+                if current.selected_sources == {} or current.is_udtf or current.is_subquery
+                else None
+            )
+        return None
+
+    def _resolve_in(self, parts: list[str], scope: Scope) -> tuple[ColumnTrace, int] | None:
+        # The shortest prefix naming a source is the table; the next part is the column and any
+        # further parts are struct fields or JSON keys under it.
+        for split in range(1, min(len(parts), 4)):
+            source = scope.sources.get(parts[split - 1]) or _pivoted_source(scope, parts[split - 1])
+            if source is None:
+                continue
+            trace = self._from_source(source, parts[split], scope)
+            if trace is not None:
+                return trace, split
+        return None
+
+    def _resolve_unqualified(self, name: str, scope: Scope) -> ColumnTrace | None:
+        """An unqualified name qualify could not place: the one source that has it (exactly, then
+        ignoring case), else the one source whose columns are unknown."""
+        exact: list[str] = []
+        folded: list[str] = []
+        unknown: list[str] = []
+        for source_name, (_node, source) in scope.selected_sources.items():
+            columns = self._source_columns(source)
+            if columns is None:
+                unknown.append(source_name)
+            elif name in columns:
+                exact.append(source_name)
+            elif name.casefold() in {c.casefold() for c in columns}:
+                folded.append(source_name)
+        for candidates in (exact, folded):
+            if len(candidates) == 1:
+                return self._from_source(scope.selected_sources[candidates[0]][1], name, scope)
+            if candidates:
+                return None  # ambiguous
+        if len(unknown) == 1:
+            return self._from_source(scope.selected_sources[unknown[0]][1], name, scope)
+        if not self.strict_schema and not unknown and len(scope.selected_sources) == 1:
+            only = next(iter(scope.selected_sources.values()))[1]
+            trace = self._from_source(only, name, scope)
+            return replace(trace, confidence=min(trace.confidence, 0.6)) if trace else None
+        return None
+
+    def _source_columns(self, source: exp.Table | Scope) -> list[str] | None:
+        """Column names a source is known to have; None when they cannot be known."""
+        if isinstance(source, exp.Table):
+            if isinstance(source.this, exp.Func):
+                return None
+            columns = self._known_columns(source)
+            return list(columns) if columns is not None else None
+        inner = self.result(source)
+        if inner.star_sources or inner.default is not None:
+            return None
+        return list(inner.by_name)
+
+    def _from_source(self, source: exp.Table | Scope, name: str, scope: Scope) -> ColumnTrace | None:
+        if isinstance(source, Scope):
+            return self._from_scope(source, name)
+        pivots = source.args.get("pivots")
+        if pivots:
+            return self._pivot_trace(source, pivots[-1], name)
+        if isinstance(source.this, exp.SemanticView) and isinstance(source.this.this, exp.Table):
+            # Snowflake SEMANTIC_VIEW(v METRICS m DIMENSIONS d): columns are the view's own.
+            return self._leaf_trace(source.this.this, name)
+        if isinstance(source.this, exp.Func):
+            # A table function (generate_series, TABLE(FLATTEN(...))): its columns come from its
+            # arguments. Named arguments (`hive_partitioning=1`) look like columns that could only
+            # resolve to the function itself: the guard stops that loop.
+            if id(source) in self._in_function:
+                return None
+            self._in_function.add(id(source))
+            try:
+                acc = _Acc()
+                self._visit(source.this, scope, None, acc)
+            finally:
+                self._in_function.discard(id(source))
+            acc.unresolved.clear()
+            return replace(self._trace_from_acc(acc, source.this, direct=False), readable=LeafText(name))
+        return self._leaf_trace(source, name)
+
+    def _pivot_trace(self, table: exp.Table, pivot: exp.Pivot, name: str) -> ColumnTrace:
+        """A column of `t PIVOT (agg FOR f IN (...))` or `t UNPIVOT (v FOR f IN (c1, c2))`."""
+        fields = pivot.args.get("fields") or []
+        field = fields[0] if fields and isinstance(fields[0], exp.In) else None
+        field_name = field.this.name if field is not None else ""
+        if pivot.unpivot:
+            if name.casefold() == field_name.casefold():
+                # The unpivoted column names become values: nothing is read from them.
+                return ColumnTrace(frozenset(), frozenset(), LeafText(name), direct=False)
+            values = {e.name.casefold() for e in pivot.expressions}
+            if name.casefold() in values and field is not None:
+                columns = [c.name for c in field.expressions if isinstance(c, exp.Column)]
+                return merge_branches([self._leaf_trace(table, c) for c in columns])
+            return self._leaf_trace(table, name)
+        alias = pivot.args.get("alias")
+        generated = {c.name.casefold() for c in pivot.args.get("columns") or []}
+        if isinstance(alias, exp.TableAlias):
+            generated |= {c.name.casefold() for c in alias.columns}
+        known = self._known_columns(table) or {}
+        if name.casefold() not in generated and (name in known or not generated):
+            return self._leaf_trace(table, name)
+        # A pivoted value: the aggregate over the value column, for rows whose field matches.
+        acc = _Acc()
+        for column in (c for e in pivot.expressions for c in e.find_all(exp.Column)):
+            trace = self._leaf_trace(table, column.name)
+            acc.take(trace, None)
+            identifier = column.this if isinstance(column.this, exp.Identifier) else None
+            acc.refs.append(ColumnRef(id(column), trace, column.name, identifier))
+        if field is not None:
+            acc.take(self._leaf_trace(table, field_name), "filter")
+        node = pivot.expressions[0].unalias() if pivot.expressions else exp.Null()
+        return self._trace_from_acc(acc, node, direct=False)
+
+    def _from_scope(self, source: Scope, name: str) -> ColumnTrace | None:
+        # A recursive CTE's self-reference points at a bare copy of its base case that sqlglot
+        # never traversed (it has no sources); read the traversed scope of the same query.
+        source = self._traversed.get(id(source.expression), source)
+        result = self.result(source)
+        trace = result.by_name.get(name)
+        if trace is not None:
+            return trace
+        folded = [t for n, t in result.columns if n.casefold() == name.casefold()]
+        if len(folded) == 1:
+            return folded[0]
+        if result.default is not None:
+            return replace(result.default, readable=LeafText(name))
+        if isinstance(source.expression, exp.SetOperation) and source.set_operation_scopes:
+            # A name hidden in every branch (behind stars): each branch supplies it by position.
+            branches = [self._from_scope(branch, name) for branch in source.set_operation_scopes]
+            found = [t for t in branches if t is not None]
+            if found:
+                return merge_branches(found)
+        # A name hidden behind a `*` we could not expand: it can only come from those sources.
+        for star_scope, star_source in result.star_sources:
+            found = self._resolve_in([star_source, name], star_scope)
+            if found is not None:
+                return replace(found[0], confidence=min(found[0].confidence, 0.7))
+        if not self.strict_schema and source.expression.meta.get(STAR_META):
+            # `SELECT * FROM t` expanded from a partial column list (schema.yml documents some
+            # columns only): valid SQL reading `name` through it means t has `name`.
+            selected = list(source.selected_sources.values())
+            if len(selected) == 1:
+                trace = self._from_source(selected[0][1], name, source)
+                return replace(trace, confidence=min(trace.confidence, 0.6)) if trace else None
+        return None
+
+    def _leaf_trace(self, table: exp.Table, name: str) -> ColumnTrace:
+        leaf_table = self.namer.name(table)
+        columns = self._known_columns(table)
+        confidence = 1.0
+        column = name
+        if columns is None:
+            confidence = 0.9  # no schema for this table: the column is taken on the SQL's word
+        elif name not in columns:
+            folded = {c.casefold(): c for c in columns}
+            if name.casefold() in folded:
+                column = folded[name.casefold()]  # quoted differently than the schema spells it
+            else:
+                confidence = 0.8
+        self.tables.setdefault(leaf_table, None)
+        return ColumnTrace(
+            upstreams=frozenset({(leaf_table, column)}),
+            indirect=frozenset(),
+            readable=LeafText(column, leaf_table),
+            direct=True,
+            inputs=frozenset({frozenset({(leaf_table, column)})}),
+            confidence=confidence,
+        )
+
+    def _known_columns(self, table: exp.Table) -> dict[str, str] | None:
+        return self.schema.find(table)
+
+    def note_tables(self, root: Scope) -> None:
+        """Every physical table the statement reads, used or not (an unused CTE still reads its
+        tables), including tables passed into table functions (`ML.PREDICT(MODEL m, TABLE t)`)."""
+        for scope in root.traverse():
+            for source in scope.sources.values():
+                if isinstance(source, exp.Table):
+                    self._note_table(source)
+
+    def _note_dictionary(self, name: exp.Expr) -> None:
+        if isinstance(name, exp.Literal):
+            parts = [p for p in name.name.split(".") if p]
+        elif isinstance(name, exp.Column):
+            parts = [p.name for p in name.parts]
+        else:
+            return
+        if parts:
+            table = exp.Table(
+                this=exp.to_identifier(parts[-1]), db=exp.to_identifier(parts[-2]) if len(parts) > 1 else None
+            )
+            self._note_table(table)
+
+    def _note_table(self, table: exp.Table) -> None:
+        if isinstance(table.this, exp.SemanticView) and isinstance(table.this.this, exp.Table):
+            self._note_table(table.this.this)
+            return
+        if isinstance(table.this, exp.Func):
+            for inner in table.this.find_all(exp.Table):
+                self._note_table(inner)
+            return
+        if not table.name:
+            return
+        self.tables.setdefault(self.namer.name(table), None)
+
+    def _check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise LineageTimeout()
+
+
+class TableNamer:
+    """Names a physical table as fully as the query's defaults or the schema spell it."""
+
+    def __init__(self, schema: LineageSchema, dialect: str = "") -> None:
+        self.schema = schema
+        self.dialect = dialect
+        self._cache: dict[tuple[str, ...], str] = {}
+
+    def name(self, table: exp.Table) -> str:
+        parts = tuple(p.name for p in table.parts if p.name)
+        if self.dialect == "bigquery" and parts and "$" in parts[-1]:
+            # `t$20240101` / `t$__UNPARTITIONED__` are partition decorators of table t.
+            parts = (*parts[:-1], parts[-1].split("$", 1)[0])
+        cached = self._cache.get(parts)
+        if cached is None:
+            known = self.schema.resolve(parts)
+            chosen = known if known is not None and len(known) >= len(parts) else parts
+            cached = ".".join(chosen)
+            self._cache[parts] = cached
+        return cached
+
+
+def _pivoted_source(scope: Scope, alias: str) -> exp.Table | None:
+    """The table a `PIVOT (...) AS alias` applies to (sqlglot keys the source by the table)."""
+    for source in scope.sources.values():
+        if isinstance(source, exp.Table) and any(p.alias == alias for p in source.args.get("pivots") or []):
+            return source
+    return None
+
+
+def merge_branches(traces: list[ColumnTrace]) -> ColumnTrace:
+    """One column fed by several set-operation branches (or MERGE clauses)."""
+    if len(traces) == 1:
+        return traces[0]
+    meaningful = [t for t in traces if not is_null(t)]
+    direct = bool(meaningful) and all(t.direct for t in meaningful)
+    readable: Readable = meaningful[0].readable if direct else UnionText(tuple(meaningful or traces))
+    inputs: frozenset[frozenset[Leaf]] = frozenset().union(*(t.inputs for t in traces))
+    if all(len(t.inputs) <= 1 for t in traces) and inputs:
+        # Each branch computes the column from (at most) one input: position-wise it is one
+        # logical input, fed by a column of each branch.
+        inputs = frozenset({frozenset().union(*inputs)})
+    return ColumnTrace(
+        upstreams=frozenset().union(*(t.upstreams for t in traces)),
+        indirect=frozenset().union(*(t.indirect for t in traces)),
+        readable=readable,
+        direct=direct,
+        unresolved=frozenset().union(*(t.unresolved for t in traces)),
+        inputs=inputs,
+        confidence=min(t.confidence for t in traces),
+    )
+
+
+def is_null(trace: ColumnTrace) -> bool:
+    """A NULL placeholder (`SELECT NULL AS x` in one branch of a UNION)."""
+    readable = trace.readable
+    return (
+        isinstance(readable, ExprText)
+        and not readable.refs
+        and isinstance(unwrap_copy(readable.node), exp.Null)
+    )
+
+
+def is_cast(trace: ColumnTrace) -> bool:
+    """A cast-only wrapper around a column (its transformation text is worth keeping)."""
+    readable = trace.readable
+    if not isinstance(readable, ExprText):
+        return False
+    node = readable.node
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, exp.Cast)
+
+
+def mark_projection_names(query: exp.Expr, dialect: str) -> None:
+    """Remember the SQL text of unaliased expressions, which qualify would name `_col_0`..."""
+    for select in query.find_all(exp.Select):
+        for projection in select.expressions:
+            if _is_star(projection):
+                select.meta[STAR_META] = True
+            if isinstance(projection, (exp.Alias, exp.Column, exp.Star, exp.Dot)):
+                continue
+            projection.meta[_NAME_META] = projection.sql(dialect=dialect_instance(dialect))
+
+
+def _output_name(projection: exp.Expr) -> str:
+    inner = projection.unalias() if isinstance(projection, exp.Alias) else projection
+    name = projection.alias_or_name
+    original = inner.meta.get(_NAME_META)
+    if original and (not name or (name.startswith("_col_") and name[5:].isdigit())):
+        return str(original)
+    return name or projection.sql()
+
+
+def _column_at(result: ScopeResult, index: int, name: str) -> ColumnTrace | None:
+    if index < len(result.columns):
+        return result.columns[index][1]
+    return result.by_name.get(name)
+
+
+def _is_star(projection: exp.Expr) -> bool:
+    return isinstance(projection, exp.Star) or (
+        isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+    )
+
+
+def unwrap_copy(expression: exp.Expr) -> exp.Expr:
+    """Strip what leaves a value a copy of its input: parentheses, aliases and casts."""
+    node = expression
+    while True:
+        if isinstance(node, (exp.Paren, exp.Alias)):
+            node = node.this
+        elif isinstance(node, exp.Cast) and not node.args.get("format"):
+            node = node.this
+        else:
+            return node
+
+
+def _is_using_key(node: exp.Coalesce) -> bool:
+    """COALESCE(a.k, b.k) that qualify writes for a key of `JOIN ... USING (k)`."""
+    args = _coalesce_args(node)
+    return (
+        len(args) > 1
+        and all(isinstance(a, exp.Column) and a.table for a in args)
+        and len({a.name for a in args}) == 1
+        and _from_using(node)
+    )
+
+
+def _from_using(node: exp.Coalesce) -> bool:
+    select = node.find_ancestor(exp.Select)
+    if select is None:
+        return False
+    name = _coalesce_args(node)[0].name.casefold()
+    return any(name in (join.meta.get(USING_META) or ()) for join in select.args.get("joins") or [])
+
+
+def _coalesce_args(node: exp.Coalesce) -> list[exp.Expr]:
+    return [node.this, *node.expressions]

@@ -1,0 +1,215 @@
+"""Reduce any statement to the queries whose output columns feed a target.
+
+SELECT is its own query. INSERT...SELECT, CREATE TABLE/VIEW AS and SELECT...INTO feed their query's
+columns (renamed by position when the statement lists target columns). UPDATE and MERGE have no
+query of their own, so each SET list / WHEN clause becomes a synthetic SELECT over the same sources
+whose aliases are the target columns: the scope walk then treats them like any other query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+# Statement kinds, named like DataHub's query types so results read alike.
+SELECT = "SELECT"
+INSERT = "INSERT"
+CREATE_TABLE_AS_SELECT = "CREATE_TABLE_AS_SELECT"
+CREATE_VIEW = "CREATE_VIEW"
+CREATE_DDL = "CREATE_DDL"
+MERGE = "MERGE"
+UPDATE = "UPDATE"
+UNKNOWN = "UNKNOWN"
+
+
+@dataclass
+class SourceQuery:
+    """A query whose output feeds the target; `target_columns` renames its outputs by position."""
+
+    query: exp.Expr
+    target_columns: list[str] | None = None
+    by_name: bool = False  # outputs already carry their target column names (UPDATE/MERGE)
+    # INSERT without a column list writes the target's columns in order, when the schema knows them.
+    fill_from_target: bool = False
+
+
+@dataclass
+class StatementShape:
+    kind: str
+    queries: list[SourceQuery] = field(default_factory=list)
+    target: exp.Table | None = None
+    columns: list[str] = field(default_factory=list)  # columns a DDL statement declares
+
+
+def shape_of(statement: exp.Expr) -> StatementShape:
+    """Split a parsed statement into its target and the queries feeding it."""
+    if isinstance(statement, exp.Query):
+        return _select_shape(statement)
+    if isinstance(statement, exp.Insert):
+        return _insert_shape(statement)
+    if isinstance(statement, exp.Create):
+        return _create_shape(statement)
+    if isinstance(statement, exp.Merge):
+        return _merge_shape(statement)
+    if isinstance(statement, exp.Update):
+        return _update_shape(statement)
+    if isinstance(statement, (exp.Drop, exp.Alter)) and str(statement.args.get("kind") or "").upper() in (
+        "TABLE",
+        "VIEW",
+    ):
+        tables = statement.args.get("tables") or [statement.this]
+        target = next((t for t in tables if isinstance(t, exp.Table)), None)
+        return StatementShape(kind=UNKNOWN, target=target)
+    return StatementShape(kind=UNKNOWN)
+
+
+def _select_shape(query: exp.Query) -> StatementShape:
+    into = query.args.get("into")
+    if isinstance(query, exp.Select) and isinstance(into, exp.Into):
+        query = query.copy()
+        query.set("into", None)
+        target = into.this if isinstance(into.this, exp.Table) else None
+        return StatementShape(kind=SELECT, queries=[SourceQuery(query)], target=target)
+    return StatementShape(kind=SELECT, queries=[SourceQuery(query)])
+
+
+def _target_and_columns(node: exp.Expr | None) -> tuple[exp.Table | None, list[str] | None]:
+    """`t` or `t (a, b)` / `t (a INT, b INT)` as a table and its listed columns."""
+    if isinstance(node, exp.Schema):
+        table = node.this if isinstance(node.this, exp.Table) else None
+        columns = [
+            c.name for c in node.expressions if isinstance(c, (exp.Identifier, exp.ColumnDef, exp.Column))
+        ]
+        return table, columns or None
+    if isinstance(node, exp.Table):
+        return node, None
+    return None, None
+
+
+def _with_statement_ctes(statement: exp.Expr, query: exp.Expr) -> exp.Expr:
+    """`WITH c AS (...) INSERT ... SELECT ... FROM c`: the CTEs belong to the query."""
+    with_ = statement.args.get("with_")
+    if with_ is None or not isinstance(query, exp.Query) or query.args.get("with_"):
+        return query
+    query = query.copy()
+    query.set("with_", with_.copy())
+    return query
+
+
+def _insert_shape(insert: exp.Insert) -> StatementShape:
+    target, columns = _target_and_columns(insert.this)
+    query = insert.expression
+    if query is None:
+        return StatementShape(kind=INSERT, target=target)
+    query = _with_statement_ctes(insert, query)
+    source = SourceQuery(query, columns, fill_from_target=columns is None)
+    return StatementShape(kind=INSERT, queries=[source], target=target)
+
+
+def _create_shape(create: exp.Create) -> StatementShape:
+    target, columns = _target_and_columns(create.this)
+    properties = create.args.get("properties")
+    to_table = properties.find(exp.ToTableProperty) if properties else None
+    if to_table is not None and isinstance(to_table.this, exp.Table):
+        # ClickHouse `CREATE MATERIALIZED VIEW v TO t AS SELECT ...` writes into t.
+        target = to_table.this
+    kind = str(create.args.get("kind") or "").upper()
+    query = create.expression
+    if not isinstance(query, exp.Query):
+        if kind != "TABLE":
+            return StatementShape(kind=UNKNOWN, target=target)
+        return StatementShape(kind=CREATE_DDL, target=target, columns=columns or [])
+    shape_kind = CREATE_VIEW if "VIEW" in kind else CREATE_TABLE_AS_SELECT
+    query = _with_statement_ctes(create, query)
+    return StatementShape(kind=shape_kind, queries=[SourceQuery(query, columns)], target=target)
+
+
+def _update_shape(update: exp.Update) -> StatementShape:
+    target = update.this if isinstance(update.this, exp.Table) else None
+    if target is None:
+        return StatementShape(kind=UPDATE)
+    projections = [_assignment(eq) for eq in update.expressions if isinstance(eq, exp.EQ)]
+    select = exp.Select(expressions=[p for p in projections if p is not None])
+    select.set("from_", exp.From(this=_bare(target)))
+    joins: list[exp.Expr] = []
+    from_ = update.args.get("from_")
+    if isinstance(from_, exp.From):
+        joins.append(exp.Join(this=_bare(from_.this)))
+        joins.extend(j.copy() for j in from_.this.args.get("joins") or [])
+    joins.extend(j.copy() for j in update.args.get("joins") or [])
+    if joins:
+        select.set("joins", joins)
+    where = update.args.get("where")
+    if where is not None:
+        select.set("where", where.copy())
+    with_ = update.args.get("with_")
+    if with_ is not None:
+        select.set("with_", with_.copy())
+    return StatementShape(kind=UPDATE, queries=[SourceQuery(select, by_name=True)], target=target)
+
+
+def _merge_shape(merge: exp.Merge) -> StatementShape:
+    target = merge.this if isinstance(merge.this, exp.Table) else None
+    using = merge.args.get("using")
+    if target is None or not isinstance(using, exp.Expr):
+        return StatementShape(kind=MERGE, target=target)
+    queries: list[SourceQuery] = []
+    whens = merge.args.get("whens")
+    for when in whens.expressions if isinstance(whens, exp.Whens) else []:
+        query = _when_query(when, target, using, merge.args.get("on"))
+        if query is not None:
+            with_ = merge.args.get("with_")
+            if with_ is not None:
+                query.set("with_", with_.copy())
+            queries.append(SourceQuery(query, by_name=True))
+    return StatementShape(kind=MERGE, queries=queries, target=target)
+
+
+def _when_query(when: exp.When, target: exp.Table, using: exp.Expr, on: exp.Expr | None) -> exp.Select | None:
+    then = when.args.get("then")
+    if isinstance(then, exp.Insert):
+        # WHEN NOT MATCHED THEN INSERT: only the source's columns are visible.
+        select = exp.Select(expressions=_insert_projections(then))
+        select.set("from_", exp.From(this=using.copy()))
+    elif isinstance(then, exp.Update):
+        projections = [_assignment(eq) for eq in then.expressions if isinstance(eq, exp.EQ)]
+        if any(isinstance(e, exp.Star) for e in then.expressions):
+            projections.append(exp.Star())
+        select = exp.Select(expressions=[p for p in projections if p is not None])
+        select.set("from_", exp.From(this=using.copy()))
+        join = exp.Join(this=_bare(target), on=on.copy() if on is not None else None)
+        select.set("joins", [join])
+    else:
+        return None  # DELETE / DO NOTHING move no values
+    if not select.expressions:
+        return None
+    condition = when.args.get("condition")
+    if condition is not None:
+        select.set("where", exp.Where(this=condition.copy()))
+    return select
+
+
+def _insert_projections(insert: exp.Insert) -> list[exp.Expr]:
+    if isinstance(insert.this, exp.Star):
+        return [exp.Star()]
+    columns = insert.this.expressions if isinstance(insert.this, exp.Tuple) else []
+    values_node = insert.expression
+    values = values_node.expressions if isinstance(values_node, exp.Tuple) else []
+    if not columns:
+        return [v.copy() for v in values]
+    return [exp.alias_(v.copy(), c.name) for c, v in zip(columns, values, strict=False)]
+
+
+def _assignment(eq: exp.EQ) -> exp.Expr | None:
+    column = eq.this
+    if not isinstance(column, exp.Column) or eq.expression is None:
+        return None
+    return exp.alias_(eq.expression.copy(), column.this.copy())
+
+
+def _bare(table: exp.Expr) -> exp.Expr:
+    """A copy of a relation without the joins hanging off it (they move onto the SELECT)."""
+    copy = table.copy()
+    copy.set("joins", None)
+    return copy

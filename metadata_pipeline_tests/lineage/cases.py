@@ -1,0 +1,890 @@
+"""The statement lineage specification, as a table of SQL cases.
+
+Each case names its dialect, SQL and (optionally) schema and defaults, and spells out the exact
+value upstreams and mapping type of every output column. `indirect` lists the (table, column, role)
+triples the statement must report, when the case is about them. Columns are written "table.column"
+(the table is everything before the last dot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Expect = dict[str, tuple[str, set[str]]]
+
+ORDERS = {
+    "orders": {"id": "int", "customer_id": "int", "amount": "numeric", "status": "text", "ts": "timestamp"}
+}
+CUSTOMERS = {"customers": {"id": "int", "name": "text", "region": "text"}}
+SHOP = {**ORDERS, **CUSTOMERS}
+
+
+@dataclass
+class Case:
+    id: str
+    dialect: str
+    sql: str
+    expect: Expect
+    schema: dict[str, Any] | None = None
+    indirect: set[tuple[str, str, str]] | None = None  # exact statement-level indirect set
+    tables: list[str] | None = None  # exact input tables (order ignored)
+    target: str | None = None
+    defaults: tuple[str | None, str | None] = (None, None)
+    transformations: dict[str, str | None] = field(default_factory=dict)
+    errors: bool = False  # the statement must report at least one error
+
+
+CASES: list[Case] = [
+    # ------------------------------------------------------------------------ classification
+    Case("pass_through", "duckdb", "select id from orders", {"id": ("Direct", {"orders.id"})}, ORDERS),
+    Case(
+        "rename",
+        "postgres",
+        "select amount as total from orders",
+        {"total": ("Direct", {"orders.amount"})},
+        ORDERS,
+    ),
+    Case(
+        "cast_only_is_direct",
+        "duckdb",
+        "select cast(amount as double) as amount from orders",
+        {"amount": ("Direct", {"orders.amount"})},
+        ORDERS,
+        transformations={"amount": "CAST(amount AS DOUBLE)"},
+    ),
+    Case(
+        "postgres_cast_shorthand",
+        "postgres",
+        "select ts::date as day from orders",
+        {"day": ("Direct", {"orders.ts"})},
+        ORDERS,
+        transformations={"day": "CAST(ts AS DATE)"},
+    ),
+    Case(
+        "transform_one_column",
+        "postgres",
+        "select upper(status) as status_u from orders",
+        {"status_u": ("Transform", {"orders.status"})},
+        ORDERS,
+        transformations={"status_u": "UPPER(status)"},
+    ),
+    Case(
+        "derived_two_columns",
+        "duckdb",
+        "select amount * customer_id as weird from orders",
+        {"weird": ("Derived", {"orders.amount", "orders.customer_id"})},
+        ORDERS,
+    ),
+    Case(
+        "calculated_literals",
+        "duckdb",
+        "select 1 as one, 'x' as label, current_timestamp as loaded_at from orders",
+        {"one": ("Calculated", set()), "label": ("Calculated", set()), "loaded_at": ("Calculated", set())},
+        ORDERS,
+    ),
+    Case(
+        "count_star_is_calculated",
+        "postgres",
+        "select status, count(*) as n from orders group by status",
+        {"status": ("Direct", {"orders.status"}), "n": ("Calculated", set())},
+        ORDERS,
+        indirect={("orders", "status", "group_by")},
+    ),
+    Case(
+        "aggregate_is_transform",
+        "duckdb",
+        "select customer_id, sum(amount) as total from orders group by 1",
+        {"customer_id": ("Direct", {"orders.customer_id"}), "total": ("Transform", {"orders.amount"})},
+        ORDERS,
+        indirect={("orders", "customer_id", "group_by")},
+    ),
+    Case(
+        "count_distinct_is_transform",
+        "snowflake",
+        "select count(distinct customer_id) as buyers from orders",
+        {"BUYERS": ("Transform", {"ORDERS.CUSTOMER_ID"})},
+        ORDERS,
+    ),
+    Case(
+        "coalesce_is_derived",
+        "postgres",
+        "select coalesce(status, cast(amount as text)) as label from orders",
+        {"label": ("Derived", {"orders.status", "orders.amount"})},
+        ORDERS,
+    ),
+    Case(
+        "case_condition_is_value",
+        "duckdb",
+        "select case when status = 'done' then amount else 0 end as done_amount from orders",
+        {"done_amount": ("Derived", {"orders.status", "orders.amount"})},
+        ORDERS,
+    ),
+    Case(
+        "case_over_one_column_is_transform",
+        "redshift",
+        "select case when amount > 100 then 'big' else 'small' end as size from orders",
+        {"size": ("Transform", {"orders.amount"})},
+        ORDERS,
+    ),
+    Case(
+        "snowflake_iff",
+        "snowflake",
+        "select iff(status = 'done', amount, 0) as done_amount from orders",
+        {"DONE_AMOUNT": ("Derived", {"ORDERS.STATUS", "ORDERS.AMOUNT"})},
+        ORDERS,
+    ),
+    Case(
+        "redshift_nvl_getdate",
+        "redshift",
+        "select nvl(status, 'none') as status, getdate() as loaded_at from orders",
+        {"status": ("Transform", {"orders.status"}), "loaded_at": ("Calculated", set())},
+        ORDERS,
+    ),
+    Case(
+        "string_functions_transform",
+        "bigquery",
+        "select regexp_extract(status, r'(\\w+)') as word, length(status) as len from orders",
+        {"word": ("Transform", {"orders.status"}), "len": ("Transform", {"orders.status"})},
+        ORDERS,
+    ),
+    Case(
+        "arithmetic_same_column_twice_is_transform",
+        "duckdb",
+        "select amount * amount as sq from orders",
+        {"sq": ("Transform", {"orders.amount"})},
+        ORDERS,
+    ),
+    # ----------------------------------------------------------------------------- indirect
+    Case(
+        "where_is_filter",
+        "postgres",
+        "select id from orders where status = 'done' and amount > 0",
+        {"id": ("Direct", {"orders.id"})},
+        ORDERS,
+        indirect={("orders", "status", "filter"), ("orders", "amount", "filter")},
+    ),
+    Case(
+        "join_keys_are_join",
+        "duckdb",
+        "select o.id, c.name from orders o join customers c on o.customer_id = c.id",
+        {"id": ("Direct", {"orders.id"}), "name": ("Direct", {"customers.name"})},
+        SHOP,
+        indirect={("orders", "customer_id", "join"), ("customers", "id", "join")},
+    ),
+    Case(
+        "unqualified_columns_resolved_through_schema",
+        "postgres",
+        "select name, amount from orders o join customers c on o.customer_id = c.id",
+        {"name": ("Direct", {"customers.name"}), "amount": ("Direct", {"orders.amount"})},
+        SHOP,
+    ),
+    Case(
+        "having_is_having",
+        "duckdb",
+        "select customer_id, sum(amount) as total from orders group by customer_id having count(*) > 2 and max(ts) > now()",
+        {"customer_id": ("Direct", {"orders.customer_id"}), "total": ("Transform", {"orders.amount"})},
+        ORDERS,
+        indirect={("orders", "customer_id", "group_by"), ("orders", "ts", "having")},
+    ),
+    Case(
+        "order_by_is_order_by",
+        "postgres",
+        "select id from orders order by ts desc",
+        {"id": ("Direct", {"orders.id"})},
+        ORDERS,
+        indirect={("orders", "ts", "order_by")},
+    ),
+    Case(
+        "row_number_is_calculated_with_window_roles",
+        "snowflake",
+        "select id, row_number() over (partition by customer_id order by ts) as rn from orders",
+        {"ID": ("Direct", {"ORDERS.ID"}), "RN": ("Calculated", set())},
+        ORDERS,
+        indirect={("ORDERS", "CUSTOMER_ID", "partition_by"), ("ORDERS", "TS", "window_order")},
+    ),
+    Case(
+        "windowed_sum_is_transform",
+        "duckdb",
+        "select sum(amount) over (partition by customer_id) as customer_total from orders",
+        {"customer_total": ("Transform", {"orders.amount"})},
+        ORDERS,
+        indirect={("orders", "customer_id", "partition_by")},
+    ),
+    Case(
+        "lag_over_order",
+        "bigquery",
+        "select lag(amount) over (order by ts) as previous_amount from orders",
+        {"previous_amount": ("Transform", {"orders.amount"})},
+        ORDERS,
+        indirect={("orders", "ts", "window_order")},
+    ),
+    Case(
+        "qualify_is_qualify",
+        "snowflake",
+        "select id, status from orders qualify row_number() over (partition by customer_id order by ts desc) = 1",
+        {"ID": ("Direct", {"ORDERS.ID"}), "STATUS": ("Direct", {"ORDERS.STATUS"})},
+        ORDERS,
+        indirect={("ORDERS", "CUSTOMER_ID", "qualify"), ("ORDERS", "TS", "qualify")},
+    ),
+    Case(
+        "qualify_on_window_alias",
+        "databricks",
+        "select id, row_number() over (partition by customer_id order by ts) as rn from orders qualify rn = 1",
+        {"id": ("Direct", {"orders.id"}), "rn": ("Calculated", set())},
+        ORDERS,
+        # Filtering on a window value filters on what chose its rows too.
+        indirect={
+            ("orders", "customer_id", "partition_by"),
+            ("orders", "ts", "window_order"),
+            ("orders", "customer_id", "qualify"),
+            ("orders", "ts", "qualify"),
+        },
+    ),
+    Case(
+        "exists_subquery_filters_only",
+        "postgres",
+        "select c.id from customers c where exists (select 1 from orders o where o.customer_id = c.id and o.status = 'done')",
+        {"id": ("Direct", {"customers.id"})},
+        SHOP,
+        indirect={
+            ("orders", "customer_id", "filter"),
+            ("customers", "id", "filter"),
+            ("orders", "status", "filter"),
+        },
+        tables=["customers", "orders"],
+    ),
+    Case(
+        "in_subquery_filter",
+        "duckdb",
+        "select name from customers where id in (select customer_id from orders where amount > 10)",
+        {"name": ("Direct", {"customers.name"})},
+        SHOP,
+        indirect={
+            ("customers", "id", "filter"),
+            ("orders", "customer_id", "filter"),
+            ("orders", "amount", "filter"),
+        },
+    ),
+    Case(
+        "filters_in_cte_flow_to_outer_columns",
+        "postgres",
+        "with done as (select * from orders where status = 'done') select id, amount from done",
+        {"id": ("Direct", {"orders.id"}), "amount": ("Direct", {"orders.amount"})},
+        ORDERS,
+        indirect={("orders", "status", "filter")},
+    ),
+    # ------------------------------------------------------------- CTEs, subqueries, set ops
+    Case(
+        "cte_chain_stays_direct",
+        "duckdb",
+        "with a as (select id, amount from orders), b as (select id as order_id, amount from a) select order_id, amount from b",
+        {"order_id": ("Direct", {"orders.id"}), "amount": ("Direct", {"orders.amount"})},
+        ORDERS,
+    ),
+    Case(
+        "transform_inside_cte",
+        "snowflake",
+        "with a as (select upper(status) as s from orders) select s as status_upper from a",
+        {"STATUS_UPPER": ("Transform", {"ORDERS.STATUS"})},
+        ORDERS,
+        transformations={"STATUS_UPPER": "UPPER(STATUS)"},
+    ),
+    Case(
+        "derived_across_ctes",
+        "postgres",
+        "with a as (select id, amount from orders), b as (select id, amount * 2 as double_amount from a) "
+        "select double_amount + id as x from b",
+        {"x": ("Derived", {"orders.amount", "orders.id"})},
+        ORDERS,
+        transformations={"x": "(amount * 2) + id"},
+    ),
+    Case(
+        "cte_column_list",
+        "postgres",
+        "with c(order_id, total) as (select id, amount from orders) select order_id, total from c",
+        {"order_id": ("Direct", {"orders.id"}), "total": ("Direct", {"orders.amount"})},
+        ORDERS,
+    ),
+    Case(
+        "derived_table",
+        "redshift",
+        "select t.total from (select customer_id, sum(amount) as total from orders group by customer_id) t",
+        {"total": ("Transform", {"orders.amount"})},
+        ORDERS,
+        indirect={("orders", "customer_id", "group_by")},
+    ),
+    Case(
+        "nested_subqueries",
+        "bigquery",
+        "select z from (select y + 1 as z from (select amount as y from orders) a) b",
+        {"z": ("Transform", {"orders.amount"})},
+        ORDERS,
+    ),
+    Case(
+        "union_all_branch_wise",
+        "duckdb",
+        "select id, amount from orders union all select id, null from customers",
+        {"id": ("Direct", {"orders.id", "customers.id"}), "amount": ("Direct", {"orders.amount"})},
+        SHOP,
+    ),
+    Case(
+        "function_over_union_of_copies_is_transform",
+        "duckdb",
+        "with u as (select id from orders union all select id from customers) select id + 1 as next_id from u",
+        {"next_id": ("Transform", {"orders.id", "customers.id"})},
+        SHOP,
+    ),
+    Case(
+        "union_branch_with_two_inputs_is_derived",
+        "postgres",
+        "select status as label from orders union all select name || region from customers",
+        {"label": ("Derived", {"orders.status", "customers.name", "customers.region"})},
+        SHOP,
+    ),
+    Case(
+        "union_with_unexpanded_stars_pairs_by_name",
+        "snowflake",
+        "with u as (select 'web' as src, * from raw.web union all select 'app' as src, * from raw.app) "
+        "select src, upper(page) as page from u",
+        {"SRC": ("Calculated", set()), "PAGE": ("Transform", {"RAW.WEB.PAGE", "RAW.APP.PAGE"})},
+    ),
+    Case(
+        "union_by_position_not_name",
+        "postgres",
+        "select id as key, status as label from orders union select id, name from customers",
+        {
+            "key": ("Direct", {"orders.id", "customers.id"}),
+            "label": ("Direct", {"orders.status", "customers.name"}),
+        },
+        SHOP,
+    ),
+    Case(
+        "union_mixed_branches_transform",
+        "snowflake",
+        "select status as label from orders union all select upper(name) from customers",
+        # Each branch computes the column from one input: one logical input, transformed.
+        {"LABEL": ("Transform", {"ORDERS.STATUS", "CUSTOMERS.NAME"})},
+        SHOP,
+    ),
+    Case(
+        "three_branch_union_in_cte",
+        "duckdb",
+        "with u as (select id from orders union all select id from customers union all select 0) select id from u",
+        {"id": ("Transform", {"orders.id", "customers.id"})},
+        SHOP,
+    ),
+    Case(
+        "intersect",
+        "postgres",
+        "select customer_id from orders intersect select id from customers",
+        {"customer_id": ("Direct", {"orders.customer_id", "customers.id"})},
+        SHOP,
+    ),
+    Case(
+        "except",
+        "databricks",
+        "select id from customers except select customer_id from orders",
+        {"id": ("Direct", {"customers.id", "orders.customer_id"})},
+        SHOP,
+    ),
+    Case(
+        "scalar_subquery",
+        "postgres",
+        "select c.id, (select max(o.amount) from orders o where o.customer_id = c.id) as biggest from customers c",
+        {"id": ("Direct", {"customers.id"}), "biggest": ("Transform", {"orders.amount"})},
+        SHOP,
+        indirect={("orders", "customer_id", "filter"), ("customers", "id", "filter")},
+    ),
+    Case(
+        "scalar_subquery_count_is_calculated",
+        "snowflake",
+        "select c.id, (select count(*) from orders o where o.customer_id = c.id) as n_orders from customers c",
+        {"ID": ("Direct", {"CUSTOMERS.ID"}), "N_ORDERS": ("Calculated", set())},
+        SHOP,
+    ),
+    Case(
+        "recursive_cte",
+        "postgres",
+        "with recursive r as (select id, 1 as depth from customers union all select r.id, r.depth + 1 from r where r.depth < 3) "
+        "select id, depth from r",
+        {"id": ("Direct", {"customers.id"}), "depth": ("Calculated", set())},
+        CUSTOMERS,
+    ),
+    Case(
+        "cte_shadows_table_name",
+        "duckdb",
+        "with orders as (select id, name from customers) select name from orders",
+        {"name": ("Direct", {"customers.name"})},
+        SHOP,
+        tables=["customers"],
+    ),
+    Case(
+        "distinct",
+        "bigquery",
+        "select distinct status from orders",
+        {"status": ("Direct", {"orders.status"})},
+        ORDERS,
+    ),
+    # ------------------------------------------------------------------------------ joins
+    Case(
+        "using_join_key_is_direct_from_both",
+        "postgres",
+        "select id, name, amount from customers join (select customer_id as id, amount from orders) o using (id)",
+        {
+            "id": ("Direct", {"customers.id", "orders.customer_id"}),
+            "name": ("Direct", {"customers.name"}),
+            "amount": ("Direct", {"orders.amount"}),
+        },
+        SHOP,
+    ),
+    Case(
+        "self_join",
+        "duckdb",
+        "select child.name, parent.name as parent_name from customers child join customers parent on child.region = parent.id",
+        {"name": ("Direct", {"customers.name"}), "parent_name": ("Direct", {"customers.name"})},
+        CUSTOMERS,
+        indirect={("customers", "region", "join"), ("customers", "id", "join")},
+    ),
+    Case(
+        "concat_across_joined_tables",
+        "redshift",
+        "select o.status || '-' || c.region as label from orders o left join customers c on c.id = o.customer_id",
+        {"label": ("Derived", {"orders.status", "customers.region"})},
+        SHOP,
+    ),
+    Case(
+        "cross_join",
+        "snowflake",
+        "select o.id, c.name from orders o cross join customers c",
+        {"ID": ("Direct", {"ORDERS.ID"}), "NAME": ("Direct", {"CUSTOMERS.NAME"})},
+        SHOP,
+        indirect=set(),
+    ),
+    # ----------------------------------------------------------------------------- stars
+    Case(
+        "star_expands_with_schema",
+        "duckdb",
+        "select * from customers",
+        {
+            "id": ("Direct", {"customers.id"}),
+            "name": ("Direct", {"customers.name"}),
+            "region": ("Direct", {"customers.region"}),
+        },
+        CUSTOMERS,
+    ),
+    Case(
+        "table_star_in_join",
+        "postgres",
+        "select c.*, o.amount from customers c join orders o on o.customer_id = c.id",
+        {
+            "id": ("Direct", {"customers.id"}),
+            "name": ("Direct", {"customers.name"}),
+            "region": ("Direct", {"customers.region"}),
+            "amount": ("Direct", {"orders.amount"}),
+        },
+        SHOP,
+    ),
+    Case(
+        "star_without_schema",
+        "postgres",
+        "select * from raw.events",
+        {"*": ("Direct", {"raw.events.*"})},
+    ),
+    Case(
+        "names_through_unexpanded_star",
+        "duckdb",
+        "with e as (select * from raw.events) select user_id, upper(kind) as kind from e",
+        {"user_id": ("Direct", {"raw.events.user_id"}), "kind": ("Transform", {"raw.events.kind"})},
+    ),
+    Case(
+        "snowflake_star_exclude",
+        "snowflake",
+        "select * exclude (status, ts) from orders",
+        {
+            "ID": ("Direct", {"ORDERS.ID"}),
+            "CUSTOMER_ID": ("Direct", {"ORDERS.CUSTOMER_ID"}),
+            "AMOUNT": ("Direct", {"ORDERS.AMOUNT"}),
+        },
+        ORDERS,
+    ),
+    Case(
+        "duckdb_star_exclude",
+        "duckdb",
+        "select * exclude (region) from customers",
+        {"id": ("Direct", {"customers.id"}), "name": ("Direct", {"customers.name"})},
+        CUSTOMERS,
+    ),
+    Case(
+        "bigquery_star_except",
+        "bigquery",
+        "select * except (name) from customers",
+        {"id": ("Direct", {"customers.id"}), "region": ("Direct", {"customers.region"})},
+        CUSTOMERS,
+    ),
+    Case(
+        "bigquery_star_replace",
+        "bigquery",
+        "select * replace (upper(name) as name) from customers",
+        {
+            "id": ("Direct", {"customers.id"}),
+            "name": ("Transform", {"customers.name"}),
+            "region": ("Direct", {"customers.region"}),
+        },
+        CUSTOMERS,
+    ),
+    Case(
+        "snowflake_star_rename",
+        "snowflake",
+        "select * rename (name as customer_name) from customers",
+        {
+            "ID": ("Direct", {"CUSTOMERS.ID"}),
+            "CUSTOMER_NAME": ("Direct", {"CUSTOMERS.NAME"}),
+            "REGION": ("Direct", {"CUSTOMERS.REGION"}),
+        },
+        CUSTOMERS,
+    ),
+    # -------------------------------------------------------------------- lateral aliases
+    Case(
+        "lateral_alias_without_schema",
+        "snowflake",
+        "select amount * 2 as doubled, doubled + 1 as plus_one from orders",
+        {"DOUBLED": ("Transform", {"ORDERS.AMOUNT"}), "PLUS_ONE": ("Transform", {"ORDERS.AMOUNT"})},
+    ),
+    Case(
+        "lateral_alias_with_schema",
+        "duckdb",
+        "select amount * 2 as doubled, doubled + customer_id as mixed from orders",
+        {
+            "doubled": ("Transform", {"orders.amount"}),
+            "mixed": ("Derived", {"orders.amount", "orders.customer_id"}),
+        },
+        ORDERS,
+    ),
+    Case(
+        "databricks_lateral_alias",
+        "databricks",
+        "select lower(status) as s, concat(s, '!') as shout from orders",
+        {"s": ("Transform", {"orders.status"}), "shout": ("Transform", {"orders.status"})},
+        ORDERS,
+    ),
+    # ------------------------------------------------------------- structs, JSON, arrays
+    Case(
+        "bigquery_struct_field_to_base_column",
+        "bigquery",
+        "select info.address.city as city from customers_nested",
+        {"city": ("Transform", {"customers_nested.info"})},
+        {"customers_nested": {"id": "INT64", "info": "STRUCT<address STRUCT<city STRING>>"}},
+    ),
+    Case(
+        "bigquery_struct_field_qualified",
+        "bigquery",
+        "select c.info.address.city from customers_nested c",
+        {"city": ("Transform", {"customers_nested.info"})},
+        {"customers_nested": {"id": "INT64", "info": "STRUCT<address STRUCT<city STRING>>"}},
+    ),
+    Case(
+        "snowflake_json_path",
+        "snowflake",
+        "select payload:customer.id::int as customer_id from events",
+        {"CUSTOMER_ID": ("Transform", {"EVENTS.PAYLOAD"})},
+        {"events": {"payload": "variant"}},
+    ),
+    Case(
+        "postgres_json_operators",
+        "postgres",
+        "select payload ->> 'kind' as kind, payload -> 'user' ->> 'id' as user_id from events",
+        {"kind": ("Transform", {"events.payload"}), "user_id": ("Transform", {"events.payload"})},
+        {"events": {"payload": "jsonb"}},
+    ),
+    Case(
+        "databricks_json_and_struct",
+        "databricks",
+        "select get_json_object(payload, '$.kind') as kind from events",
+        {"kind": ("Transform", {"events.payload"})},
+        {"events": {"payload": "string"}},
+    ),
+    Case(
+        "bigquery_unnest_to_exploded_column",
+        "bigquery",
+        "select o.id, item from orders_nested o, unnest(o.items) as item",
+        {"id": ("Direct", {"orders_nested.id"}), "item": ("Transform", {"orders_nested.items"})},
+        {"orders_nested": {"id": "INT64", "items": "ARRAY<STRING>"}},
+    ),
+    Case(
+        "bigquery_unnest_struct_field",
+        "bigquery",
+        "select li.sku from orders_nested o cross join unnest(o.lines) as li",
+        {"sku": ("Transform", {"orders_nested.lines"})},
+        {"orders_nested": {"id": "INT64", "lines": "ARRAY<STRUCT<sku STRING, qty INT64>>"}},
+    ),
+    Case(
+        "snowflake_lateral_flatten",
+        "snowflake",
+        "select e.id, f.value:sku::string as sku from events e, lateral flatten(input => e.items) f",
+        {"ID": ("Direct", {"EVENTS.ID"}), "SKU": ("Transform", {"EVENTS.ITEMS"})},
+        {"events": {"id": "int", "items": "variant"}},
+    ),
+    Case(
+        "databricks_lateral_view_explode",
+        "databricks",
+        "select e.id, item from events e lateral view explode(e.items) x as item",
+        {"id": ("Direct", {"events.id"}), "item": ("Transform", {"events.items"})},
+        {"events": {"id": "int", "items": "array<string>"}},
+    ),
+    Case(
+        "explode_in_select",
+        "databricks",
+        "select id, explode(items) as item from events",
+        {"id": ("Direct", {"events.id"}), "item": ("Transform", {"events.items"})},
+        {"events": {"id": "int", "items": "array<string>"}},
+    ),
+    Case(
+        "postgres_unnest_with_column_alias",
+        "postgres",
+        "select t.tag from events e cross join lateral unnest(e.tags) as t(tag)",
+        {"tag": ("Transform", {"events.tags"})},
+        {"events": {"id": "int", "tags": "text[]"}},
+    ),
+    Case(
+        "lambda_parameters_are_not_columns",
+        "duckdb",
+        "select list_transform(items, x -> x + 1) as bumped from events",
+        {"bumped": ("Transform", {"events.items"})},
+        {"events": {"items": "int[]"}},
+    ),
+    Case(
+        "table_function_has_no_upstream",
+        "postgres",
+        "select g as n from generate_series(1, 10) as g",
+        {"n": ("Calculated", set())},
+        tables=[],
+    ),
+    Case(
+        "values_derived_table",
+        "duckdb",
+        "select v.k, v.label from (values (1, 'a'), (2, 'b')) as v(k, label)",
+        {"k": ("Calculated", set()), "label": ("Calculated", set())},
+    ),
+    Case(
+        "snowflake_pivot",
+        "snowflake",
+        "select * from orders pivot (sum(amount) as total for status in ('done', 'open')) as p",
+        {
+            "ID": ("Direct", {"ORDERS.ID"}),
+            "CUSTOMER_ID": ("Direct", {"ORDERS.CUSTOMER_ID"}),
+            "TS": ("Direct", {"ORDERS.TS"}),
+            "'done'_total": ("Transform", {"ORDERS.AMOUNT"}),
+            "'open'_total": ("Transform", {"ORDERS.AMOUNT"}),
+        },
+        ORDERS,
+        indirect={("ORDERS", "STATUS", "filter")},
+    ),
+    Case(
+        "snowflake_unpivot",
+        "snowflake",
+        "select * from sales unpivot (amount for month in (jan, feb)) as u",
+        {
+            "ID": ("Direct", {"SALES.ID"}),
+            "MONTH": ("Calculated", set()),
+            "AMOUNT": ("Direct", {"SALES.JAN", "SALES.FEB"}),
+        },
+        {"sales": {"id": "int", "jan": "int", "feb": "int"}},
+    ),
+    Case(
+        "in_subquery_without_schema_is_not_an_error",
+        "duckdb",
+        "select a, b from t where a in (select a from u)",
+        {"a": ("Direct", {"t.a"}), "b": ("Direct", {"t.b"})},
+        indirect={("t", "a", "filter"), ("u", "a", "filter")},
+    ),
+    Case(
+        "table_function_star",
+        "duckdb",
+        "select * from read_csv('orders.csv')",
+        {"*": ("Calculated", set())},
+        tables=[],
+    ),
+    # -------------------------------------------------------------- writes: INSERT/CTAS/MERGE
+    Case(
+        "insert_select_with_column_list",
+        "postgres",
+        "insert into mart.daily (day, total) select ts::date, sum(amount) from orders group by 1",
+        {"day": ("Direct", {"orders.ts"}), "total": ("Transform", {"orders.amount"})},
+        ORDERS,
+        target="mart.daily",
+        transformations={"day": "CAST(ts AS DATE)"},
+    ),
+    Case(
+        "insert_select_positional_to_target_schema",
+        "redshift",
+        "insert into mart.names select id, upper(name) from customers",
+        {"customer_key": ("Direct", {"customers.id"}), "display_name": ("Transform", {"customers.name"})},
+        {**CUSTOMERS, "mart.names": {"customer_key": "int", "display_name": "text"}},
+        target="mart.names",
+        tables=["customers"],
+    ),
+    Case(
+        "insert_with_cte",
+        "duckdb",
+        "insert into agg (customer_id, n) with x as (select customer_id from orders) select customer_id, count(*) from x group by 1",
+        {"customer_id": ("Direct", {"orders.customer_id"}), "n": ("Calculated", set())},
+        ORDERS,
+        target="agg",
+    ),
+    Case(
+        "ctas",
+        "snowflake",
+        "create or replace table analytics.big_orders as select id, amount from orders where amount > 100",
+        {"ID": ("Direct", {"ORDERS.ID"}), "AMOUNT": ("Direct", {"ORDERS.AMOUNT"})},
+        ORDERS,
+        target="ANALYTICS.BIG_ORDERS",
+        indirect={("ORDERS", "AMOUNT", "filter")},
+    ),
+    Case(
+        "create_view_with_column_list",
+        "postgres",
+        "create view v_customers (key, label) as select id, name from customers",
+        {"key": ("Direct", {"customers.id"}), "label": ("Direct", {"customers.name"})},
+        CUSTOMERS,
+        target="v_customers",
+    ),
+    Case(
+        "databricks_create_table_as",
+        "databricks",
+        "create table gold.customer_totals as select c.name, sum(o.amount) as total from orders o join customers c on o.customer_id = c.id group by c.name",
+        {"name": ("Direct", {"customers.name"}), "total": ("Transform", {"orders.amount"})},
+        SHOP,
+        target="gold.customer_totals",
+    ),
+    Case(
+        "merge_into_target_columns",
+        "snowflake",
+        "merge into dim_customers d using customers s on d.id = s.id "
+        "when matched then update set d.name = s.name, d.region = upper(s.region) "
+        "when not matched then insert (id, name, region) values (s.id, s.name, s.region)",
+        {
+            "NAME": ("Direct", {"CUSTOMERS.NAME"}),
+            "REGION": ("Transform", {"CUSTOMERS.REGION"}),
+            "ID": ("Direct", {"CUSTOMERS.ID"}),
+        },
+        CUSTOMERS,
+        target="DIM_CUSTOMERS",
+        tables=["CUSTOMERS"],
+    ),
+    Case(
+        "merge_bigquery_insert_row_columns",
+        "bigquery",
+        "merge into ds.target t using ds.source s on t.id = s.id "
+        "when not matched then insert (id, value) values (id, value)",
+        {"id": ("Direct", {"ds.source.id"}), "value": ("Direct", {"ds.source.value"})},
+        target="ds.target",
+        tables=["ds.source"],
+    ),
+    Case(
+        "update_from",
+        "postgres",
+        "update dim_customers set region = s.region from customers s where dim_customers.id = s.id",
+        {"region": ("Direct", {"customers.region"})},
+        {**CUSTOMERS, "dim_customers": {"id": "int", "region": "text"}},
+        target="dim_customers",
+        indirect={("dim_customers", "id", "filter"), ("customers", "id", "filter")},
+    ),
+    Case(
+        "select_into",
+        "postgres",
+        "select id, name into archive_customers from customers",
+        {"id": ("Direct", {"customers.id"}), "name": ("Direct", {"customers.name"})},
+        CUSTOMERS,
+        target="archive_customers",
+    ),
+    # --------------------------------------------------------------- names, case, defaults
+    Case(
+        "defaults_qualify_tables",
+        "postgres",
+        "select id from orders",
+        {"id": ("Direct", {"shop.public.orders.id"})},
+        {"shop.public.orders": {"id": "int"}},
+        defaults=("shop", "public"),
+        tables=["shop.public.orders"],
+    ),
+    Case(
+        "schema_name_completes_partial_reference",
+        "duckdb",
+        "select o.amount from orders o",
+        {"amount": ("Direct", {"shop.main.orders.amount"})},
+        {"shop.main.orders": {"amount": "int"}},
+        tables=["shop.main.orders"],
+    ),
+    Case(
+        "snowflake_uppercases_unquoted",
+        "snowflake",
+        'select Name, "region" from Customers',
+        {"NAME": ("Direct", {"CUSTOMERS.NAME"}), "region": ("Direct", {"CUSTOMERS.region"})},
+    ),
+    Case(
+        "snowflake_quoted_mixed_case_column",
+        "snowflake",
+        'select "CustomerName" as "FullName" from db.sch.tbl',
+        {"FullName": ("Direct", {"DB.SCH.TBL.CustomerName"})},
+        {"db.sch.tbl": {'"CustomerName"': "varchar"}},
+    ),
+    Case(
+        "snowflake_quoted_reference_to_unquoted_schema",
+        "snowflake",
+        'select sum(o."totalprice") as total from orders o',
+        {"TOTAL": ("Transform", {"ORDERS.TOTALPRICE"})},
+        {"orders": {"totalprice": "number"}},
+    ),
+    Case(
+        "bigquery_backticked_project_table",
+        "bigquery",
+        "select id from `my-project.shop.orders`",
+        {"id": ("Direct", {"my-project.shop.orders.id"})},
+        {"my-project.shop.orders": {"id": "INT64"}},
+    ),
+    Case(
+        "databricks_backticks_case_insensitive",
+        "databricks",
+        "select `Amount` as amt from shop.Orders",
+        {"amt": ("Direct", {"shop.orders.amount"})},
+        {"shop.orders": {"amount": "int"}},
+    ),
+    Case(
+        "redshift_three_part_names",
+        "redshift",
+        "select s.amount from dev.sales.orders s",
+        {"amount": ("Direct", {"dev.sales.orders.amount"})},
+        {"dev.sales.orders": {"amount": "int"}},
+    ),
+    Case(
+        "dbt_style_quoted_relations",
+        "postgres",
+        'select "id", "status" from "analytics"."staging"."stg_orders"',
+        {
+            "id": ("Direct", {"analytics.staging.stg_orders.id"}),
+            "status": ("Direct", {"analytics.staging.stg_orders.status"}),
+        },
+    ),
+    # --------------------------------------------------------------------------- robustness
+    Case(
+        "ambiguous_column_without_schema",
+        "postgres",
+        "select id from a join b on a.k = b.k",
+        {"id": ("Direct", set())},
+    ),
+    Case(
+        "unparseable_sql_reports_error",
+        "duckdb",
+        "select from where (",
+        {},
+        errors=True,
+    ),
+    Case(
+        "multiple_statements_take_the_last",
+        "snowflake",
+        "use warehouse wh; select id from orders",
+        {"ID": ("Direct", {"ORDERS.ID"})},
+        ORDERS,
+    ),
+]
