@@ -15,8 +15,14 @@ import click
 _COMMANDS: list[tuple[str, str]] = [
     ("metadata_pipeline.cli.db_commands", "db"),
     ("metadata_pipeline.cli.repo_commands", "repo"),
+    ("metadata_pipeline.cli.extract_commands", "extract"),
     ("metadata_pipeline.cli.lineage_commands", "lineage"),
+    ("metadata_pipeline.cli.sync_commands", "workspace"),
+    ("metadata_pipeline.cli.sync_commands", "commit"),
+    ("metadata_pipeline.cli.sync_commands", "pull"),
+    ("metadata_pipeline.cli.sync_commands", "conflicts"),
     ("metadata_pipeline.cli.webhooks_commands", "webhooks"),
+    ("metadata_pipeline.cli.demo_commands", "demo"),
 ]
 
 

@@ -7,6 +7,15 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from metadata_pipeline.catalog import Tenant, cached_engine, ensure_default_tenant, session_scope
+from metadata_pipeline.enrich import (
+    Enricher,
+    EnrichmentLimits,
+    OfflineEnricher,
+    OpenAIConfig,
+    OpenAIEnricher,
+    default_enricher,
+)
+from metadata_pipeline.pipeline import EnrichOptions
 from metadata_pipeline.settings import Settings
 
 
@@ -37,3 +46,44 @@ def catalog_resource() -> CatalogResource:
         catalog_url=dg.EnvVar("METADATA_PIPELINE_CATALOG_URL").get_value(),
         home=dg.EnvVar("METADATA_PIPELINE_HOME").get_value(),
     )
+
+
+class EnricherResource(dg.ConfigurableResource):
+    """Which model enriches descriptions and classifications, and how much one run may spend.
+
+    `auto` uses an OpenAI-compatible endpoint when the variable named by `api_key_env` is set and
+    the offline rules otherwise. The key itself is read from the environment at run time only.
+    """
+
+    provider: str = Field(default="auto", description="auto | offline | openai")
+    model: str = Field(default="gpt-4o-mini", description="Model name on the OpenAI-compatible endpoint.")
+    base_url: str | None = Field(default=None, description="e.g. http://vllm:8000/v1; None: OpenAI.")
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="Name of the env var holding the key.")
+    timeout_s: float = 60.0
+    max_retries: int = 3
+    concurrency: int = 4
+    max_datasets: int | None = Field(default=None, description="Provider calls allowed per run.")
+    max_tokens: int | None = Field(default=None, description="Tokens allowed per run.")
+
+    def build(self) -> Enricher:
+        config = OpenAIConfig(
+            model=self.model,
+            base_url=self.base_url,
+            api_key_env=self.api_key_env,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            concurrency=self.concurrency,
+        )
+        if self.provider == "offline":
+            return OfflineEnricher()
+        if self.provider == "openai":
+            return OpenAIEnricher(config)
+        return default_enricher(config)
+
+    def options(self) -> EnrichOptions:
+        limits = EnrichmentLimits(max_datasets=self.max_datasets, max_tokens=self.max_tokens)
+        return EnrichOptions(enricher=self.build(), limits=limits)
+
+    def describe(self) -> str:
+        enricher = self.build()
+        return f"{enricher.provider_name}:{enricher.model_name}"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from metadata_pipeline.errors import PipelineError
 from metadata_pipeline.enrich.models import DatasetEnrichment, DatasetRequest, TokenUsage, ai_source
 
 
-class EnrichmentError(Exception):
+class EnrichmentError(PipelineError):
     """A dataset could not be enriched; the message names the dataset and says why.
 
     `usage` carries tokens a failed call still consumed (an answer that did not validate was billed).
