@@ -83,13 +83,17 @@ def main() -> None:
             for label in ("cold", "warm"):
                 server.reset()
                 server.latency_s = args.latency_ms / 1000
-                result = enrich_extraction(extraction, edges, enricher=provider, cache=EnrichmentCache(cache_dir))
+                result = enrich_extraction(
+                    extraction, edges, enricher=provider, cache=EnrichmentCache(cache_dir)
+                )
                 report(label, result, n, server)
     finally:
         server.stop()
 
     started = time.monotonic()
-    offline = enrich_extraction(extraction, edges, enricher=OfflineEnricher(), cache=EnrichmentCache.in_memory())
+    offline = enrich_extraction(
+        extraction, edges, enricher=OfflineEnricher(), cache=EnrichmentCache.in_memory()
+    )
     print(
         f"offline provider: {len(offline.datasets)} datasets, {len(offline.columns)} columns described in "
         f"{time.monotonic() - started:.2f}s"

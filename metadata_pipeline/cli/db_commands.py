@@ -36,8 +36,8 @@ def upgrade(ctx: click.Context) -> None:
 def status(ctx: click.Context) -> None:
     """Show the catalog URL (password hidden), its schema revision and row counts."""
     from metadata_pipeline.catalog import schema_status, session_scope
-    from metadata_pipeline.catalog.models import Connection, Dataset, Lineage
     from metadata_pipeline.catalog.models import Column as CatalogColumn
+    from metadata_pipeline.catalog.models import Connection, Dataset, Lineage
 
     settings = settings_of(ctx)
     engine = catalog_engine(ctx, require_schema=False)
