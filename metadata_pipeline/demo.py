@@ -46,6 +46,19 @@ def _git(*args: str, cwd: Path) -> str:
     return done.stdout.strip()
 
 
+def copy_example(source: Path, dest: Path) -> None:
+    """Replace dest's files (all but .git) with the example's sources and its two committed artifacts."""
+    for child in dest.iterdir():
+        if child.name != ".git":
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    shutil.copytree(source, dest, dirs_exist_ok=True, ignore=_IGNORED)
+    target = dest / "target"
+    if target.is_dir():
+        for child in target.iterdir():
+            if child.name not in _KEPT_TARGET_FILES:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
 def publish_example(settings: Settings, source: Path | None = None) -> Path:
     """Copy the example into a working clone of a local bare repository and push it if it changed.
 
@@ -60,15 +73,7 @@ def publish_example(settings: Settings, source: Path | None = None) -> Path:
     if not work.exists():
         _git("clone", "-q", str(bare), str(work), cwd=base)
         _git("checkout", "-q", "-B", "main", cwd=work)
-    for child in work.iterdir():
-        if child.name != ".git":
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
-    shutil.copytree(source, work, dirs_exist_ok=True, ignore=_IGNORED)
-    target = work / "target"
-    if target.is_dir():
-        for child in target.iterdir():
-            if child.name not in _KEPT_TARGET_FILES:
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    copy_example(source, work)
     _git("add", "-A", cwd=work)
     if _git("status", "--porcelain", cwd=work):
         _git("commit", "-q", "-m", "Publish the bundled shop example", cwd=work)

@@ -151,6 +151,13 @@ class GitRemote:
     def url(self) -> str:
         return str(self.bare)
 
+    def commit_all(self, message: str = "change") -> str:
+        """Commit and push whatever the working clone holds now."""
+        git("add", "-A", cwd=self.work)
+        git("commit", "-q", "-m", message, cwd=self.work)
+        git("push", "-q", "origin", self.branch, cwd=self.work)
+        return git("rev-parse", "HEAD", cwd=self.work)
+
     def commit_files(self, files: dict[str, str], message: str = "change") -> str:
         for rel, content in files.items():
             path = self.work / rel

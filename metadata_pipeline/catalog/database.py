@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from metadata_pipeline.catalog.models import Company, Project, Workspace
+from metadata_pipeline.errors import PipelineError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_COMPANY = "default"
@@ -25,7 +26,7 @@ DEFAULT_PROJECT = "default"
 DEFAULT_WORKSPACE = "main"
 
 
-class CatalogError(Exception):
+class CatalogError(PipelineError):
     """A catalog problem a user can act on (unreachable database, schema not upgraded...)."""
 
 

@@ -66,7 +66,9 @@ def _uuid_pk() -> Mapped[uuid.UUID]:
 
 
 def _company_fk() -> Mapped[uuid.UUID]:
-    return mapped_column(Uuid, ForeignKey("companies.company_id", ondelete="CASCADE"), nullable=False, index=True)
+    return mapped_column(
+        Uuid, ForeignKey("companies.company_id", ondelete="CASCADE"), nullable=False, index=True
+    )
 
 
 def _created() -> Mapped[datetime]:
@@ -74,7 +76,9 @@ def _created() -> Mapped[datetime]:
 
 
 def _updated() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False)
+    return mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
 
 
 class Base(DeclarativeBase):
@@ -122,9 +126,12 @@ class Company(Base):
     updated_at: Mapped[datetime] = _updated()
     __table_args__ = (
         CheckConstraint(_in("company_type", ("individual", "organization"), False), name="company_type"),
-        CheckConstraint(_in("subscription_tier", ("free", "pro", "enterprise"), False), name="subscription_tier"),
         CheckConstraint(
-            _in("subscription_status", ("active", "suspended", "cancelled"), False), name="subscription_status"
+            _in("subscription_tier", ("free", "pro", "enterprise"), False), name="subscription_tier"
+        ),
+        CheckConstraint(
+            _in("subscription_status", ("active", "suspended", "cancelled"), False),
+            name="subscription_status",
         ),
     )
 
@@ -187,7 +194,9 @@ class Workspace(Base):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.user_id", ondelete="SET NULL"))
     visibility: Mapped[str] = mapped_column(String(16), nullable=False, default="private")
     is_locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.user_id", ondelete="SET NULL"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.user_id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
     __table_args__ = (
@@ -203,7 +212,9 @@ class Connection(Base):
     __tablename__ = "connections"
     connection_id: Mapped[uuid.UUID] = _uuid_pk()
     company_id: Mapped[uuid.UUID] = _company_fk()
-    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("projects.project_id", ondelete="CASCADE"))
+    project_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("projects.project_id", ondelete="CASCADE")
+    )
     workspace_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("workspaces.workspace_id", ondelete="SET NULL")
     )
@@ -284,7 +295,9 @@ class Dataset(Base):
     # What extraction would have written over a human edit, kept for review.
     suggested_values: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     field_sources: Mapped[dict[str, str] | None] = mapped_column(JsonType)  # field -> extracted_from
-    created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.user_id", ondelete="SET NULL"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.user_id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
     __table_args__ = (
@@ -411,9 +424,7 @@ class Lineage(Base):
         CheckConstraint(_in("mapping_type", MAPPING_TYPES, False), name="mapping_type"),
         CheckConstraint(_in("lineage_type", LINEAGE_TYPES, False), name="lineage_type"),
         CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence"),
-        CheckConstraint(
-            "lineage_type = 'direct' OR role IS NOT NULL", name="indirect_has_role"
-        ),
+        CheckConstraint("lineage_type = 'direct' OR role IS NOT NULL", name="indirect_has_role"),
     )
 
 
@@ -466,7 +477,9 @@ class AuditLog(Base):
     field_name: Mapped[str | None] = mapped_column(String(255))
     old_value: Mapped[Any] = mapped_column(JsonType)
     new_value: Mapped[Any] = mapped_column(JsonType)
-    changed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.user_id", ondelete="SET NULL"))
+    changed_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.user_id", ondelete="SET NULL")
+    )
     # Who, when it is not a user: "extraction_job:<id>", "ai:offline", "git:<sha>", "cli".
     actor: Mapped[str | None] = mapped_column(String(255))
     extraction_job_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -476,10 +489,15 @@ class AuditLog(Base):
     committed_in_sha: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (
         CheckConstraint(
-            _in("change_type", ("created", "updated", "deleted", "renamed", "restored"), False), name="change_type"
+            _in("change_type", ("created", "updated", "deleted", "renamed", "restored"), False),
+            name="change_type",
         ),
         CheckConstraint(
-            _in("entity_type", ("dataset", "column", "lineage", "dependency", "workspace", "connection"), False),
+            _in(
+                "entity_type",
+                ("dataset", "column", "lineage", "dependency", "workspace", "connection"),
+                False,
+            ),
             name="entity_type",
         ),
         Index("ix_audit_logs_entity", "entity_type", "entity_id"),
@@ -491,7 +509,9 @@ class SourceCodeCommit(Base):
     __tablename__ = "source_code_commits"
     commit_id: Mapped[uuid.UUID] = _uuid_pk()
     company_id: Mapped[uuid.UUID] = _company_fk()
-    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("projects.project_id", ondelete="SET NULL"))
+    project_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("projects.project_id", ondelete="SET NULL")
+    )
     workspace_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("workspaces.workspace_id", ondelete="SET NULL"), index=True
     )
@@ -574,7 +594,9 @@ class DatasetLock(Base):
     workspace_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("workspaces.workspace_id", ondelete="CASCADE")
     )
-    dataset_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("datasets.dataset_id", ondelete="CASCADE"))
+    dataset_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("datasets.dataset_id", ondelete="CASCADE")
+    )
     lock_token: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, default=uuid.uuid4)
     lock_type: Mapped[str] = mapped_column(String(16), nullable=False, default="pessimistic")
     holder: Mapped[str | None] = mapped_column(String(255))
@@ -619,7 +641,9 @@ class Environment(Base):
     __tablename__ = "environments"
     environment_id: Mapped[uuid.UUID] = _uuid_pk()
     company_id: Mapped[uuid.UUID] = _company_fk()
-    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("projects.project_id", ondelete="CASCADE"))
+    project_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("projects.project_id", ondelete="CASCADE")
+    )
     name: Mapped[str] = mapped_column(String(64), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     workspace_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from metadata_pipeline.catalog.database import Tenant, set_company
 from metadata_pipeline.catalog.models import PROVIDERS, Connection
+from metadata_pipeline.errors import PipelineError
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
-class RegistryError(ValueError):
+class RegistryError(PipelineError, ValueError):
     """A repository registration a user must correct (bad name, duplicate, unknown provider)."""
 
 
@@ -62,7 +63,9 @@ def add_repository(
     if provider not in PROVIDERS:
         raise RegistryError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
     set_company(session, tenant.company_id)
-    row = session.scalar(select(Connection).where(Connection.company_id == tenant.company_id, Connection.name == name))
+    row = session.scalar(
+        select(Connection).where(Connection.company_id == tenant.company_id, Connection.name == name)
+    )
     if row is not None and not replace:
         raise RegistryError(f"a repository named {name!r} is already registered ({row.url})")
     if row is None:
@@ -88,7 +91,9 @@ def list_repositories(session: Session, tenant: Tenant) -> list[RepositoryInfo]:
 
 
 def get_repository(session: Session, tenant: Tenant, name: str) -> Connection:
-    row = session.scalar(select(Connection).where(Connection.company_id == tenant.company_id, Connection.name == name))
+    row = session.scalar(
+        select(Connection).where(Connection.company_id == tenant.company_id, Connection.name == name)
+    )
     if row is None:
         known = ", ".join(r.name for r in list_repositories(session, tenant)) or "none"
         raise RegistryError(f"no repository named {name!r} (registered: {known})")

@@ -21,6 +21,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("metadata_pipeline.cli.sync_commands", "commit"),
     ("metadata_pipeline.cli.sync_commands", "pull"),
     ("metadata_pipeline.cli.sync_commands", "conflicts"),
+    ("metadata_pipeline.cli.impact_commands", "impact"),
     ("metadata_pipeline.cli.webhooks_commands", "webhooks"),
     ("metadata_pipeline.cli.demo_commands", "demo"),
 ]

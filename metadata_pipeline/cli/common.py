@@ -11,6 +11,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from metadata_pipeline.errors import PipelineError
 from metadata_pipeline.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,11 +42,9 @@ def friendly_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from metadata_pipeline.errors import user_facing_errors
-
         try:
             return func(*args, **kwargs)
-        except user_facing_errors() as exc:
+        except PipelineError as exc:
             raise click.ClickException(str(exc)) from exc
         except OperationalError as exc:
             raise click.ClickException(f"cannot reach the catalog database: {exc.orig}") from exc

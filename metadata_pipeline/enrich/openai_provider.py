@@ -35,6 +35,7 @@ from metadata_pipeline.enrich.prompt import (
     response_format,
     user_message,
 )
+from metadata_pipeline.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ COMPLETION_TOKENS_PER_COLUMN = 45
 COMPLETION_TOKENS_BASE = 80
 
 
-class MissingApiKey(RuntimeError):
+class MissingApiKey(PipelineError, RuntimeError):
     """No key in the configured environment variable (the message names the variable, never a value)."""
 
 
@@ -139,7 +140,9 @@ class OpenAIEnricher(Enricher):
                 f"{request.unique_id}: answer cut short (finish_reason={choice.finish_reason})", usage=usage
             )
         if choice.message.refusal:
-            raise InvalidAnswer(f"{request.unique_id}: model refused: {choice.message.refusal[:200]}", usage=usage)
+            raise InvalidAnswer(
+                f"{request.unique_id}: model refused: {choice.message.refusal[:200]}", usage=usage
+            )
         try:
             return parse_answer(choice.message.content, request, source=self.source, usage=usage)
         except InvalidAnswer as exc:
@@ -197,7 +200,9 @@ def _status_error(uid: str, exc: openai.APIStatusError, detail: str, retries: in
         return ProviderUnavailable(f"{uid}: provider error HTTP {status} after {retries} retries: {detail}")
     if status in (401, 403, 404):
         # Wrong key, no access, unknown model: every other dataset would fail the same way.
-        return ProviderUnavailable(f"{uid}: provider refused the request (HTTP {status}): {detail}", fatal=True)
+        return ProviderUnavailable(
+            f"{uid}: provider refused the request (HTTP {status}): {detail}", fatal=True
+        )
     return EnrichmentError(f"{uid}: request rejected (HTTP {status}): {detail}")
 
 

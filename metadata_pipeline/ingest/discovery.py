@@ -93,6 +93,11 @@ def _attach_artifacts(
     others = [p.root for p in all_projects if p.root != project.root and _is_within(p.root, project.root)]
     names = {p.name for p in all_projects}
     manifest = manifests.best_for(project, nested_projects=others, all_names=names)
+    own = project.root / "target" / "manifest.json"
+    if manifest is None and own.is_file() and manifests.identity(own) is None:
+        # The project's own manifest is unreadable: keep it, so the reader names the file and the fault
+        # (the project then falls back to its raw SQL) instead of the manifest being silently skipped.
+        manifest = own
     catalog = _catalog_next_to(manifest) if manifest else None
     if catalog is None and (project.root / "target" / "catalog.json").is_file():
         catalog = project.root / "target" / "catalog.json"

@@ -8,8 +8,8 @@ from typing import Any
 
 from metadata_pipeline.ingest.catalog_reader import attach_catalog
 from metadata_pipeline.ingest.discovery import PROJECT_FILE, DbtProjectLocation, find_dbt_projects
-from metadata_pipeline.ingest.errors import ProjectError
-from metadata_pipeline.ingest.extraction import ColumnInfo, DbtObject, Extraction
+from metadata_pipeline.ingest.errors import ManifestError, ProjectError
+from metadata_pipeline.ingest.extraction import ColumnInfo, DbtObject, Extraction, ExtractionError
 from metadata_pipeline.ingest.manifest_reader import read_manifest
 from metadata_pipeline.ingest.plain_sql import read_plain_sql
 from metadata_pipeline.ingest.raw_sql import read_dbt_project
@@ -60,7 +60,19 @@ def extract_location(
     repository root can find.
     """
     if location.manifest_path is not None and not no_manifest:
-        return _gold(location.root, location.manifest_path, location.catalog_path, location.name)
+        try:
+            return _gold(location.root, location.manifest_path, location.catalog_path, location.name)
+        except ManifestError as exc:
+            # A broken manifest must not cost the project: say which file and why, then read its SQL.
+            extraction = read_dbt_project(location.root, adapter_type=adapter_type)
+            problem = ExtractionError(
+                message=f"{exc}; read the project's dbt SQL instead ({extraction.tier})",
+                kind="manifest",
+                file=str(location.manifest_path),
+                line=exc.line,
+            )
+            extraction.errors.insert(0, problem)
+            return extraction
     return read_dbt_project(location.root, adapter_type=adapter_type)
 
 

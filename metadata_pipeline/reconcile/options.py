@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from metadata_pipeline.errors import PipelineError
+
 # Fields AI enrichment (or lineage propagation) may suggest; anything else in a Suggestions is ignored.
 DATASET_SUGGESTION_FIELDS: frozenset[str] = frozenset(
     {"description", "medallion_layer", "entity_type", "entity_subtype", "ai_confidence_score"}
@@ -139,7 +141,7 @@ def _part(
     return f"{label}: {shown}"
 
 
-class ReconcileError(Exception):
+class ReconcileError(PipelineError):
     """A reconcile that cannot run as asked (unknown connection, empty extraction...)."""
 
 
