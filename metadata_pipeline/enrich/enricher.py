@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from metadata_pipeline.errors import PipelineError
 from metadata_pipeline.enrich.models import DatasetEnrichment, DatasetRequest, TokenUsage, ai_source
+from metadata_pipeline.errors import PipelineError
 
 
 class EnrichmentError(PipelineError):
