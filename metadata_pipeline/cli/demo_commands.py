@@ -49,9 +49,9 @@ def demo(ctx: click.Context) -> None:
         add_repository(session, ensure_default_tenant(session), EXAMPLE_NAME, str(remote), branch="main", replace=True)
     click.echo(f"repository {EXAMPLE_NAME}: {remote}")
 
-    from metadata_pipeline.definitions import defs
+    from metadata_pipeline.definitions import build_definitions
 
-    job = defs.resolve_job_def(FULL_REFRESH_JOB)
+    job = build_definitions().resolve_job_def(FULL_REFRESH_JOB)
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,

@@ -41,11 +41,13 @@ class CatalogResource(dg.ConfigurableResource):
 
 
 def catalog_resource() -> CatalogResource:
-    """The resource as the code location configures it: secrets and URLs only through EnvVar."""
-    return CatalogResource(
-        catalog_url=dg.EnvVar("METADATA_PIPELINE_CATALOG_URL").get_value(),
-        home=dg.EnvVar("METADATA_PIPELINE_HOME").get_value(),
-    )
+    """The resource as the code location configures it.
+
+    Nothing is read at import: the URL (which may carry a password) and the data directory come from
+    METADATA_PIPELINE_CATALOG_URL and METADATA_PIPELINE_HOME when a run starts, so they never appear
+    in run config, in the UI or in a pickled definition.
+    """
+    return CatalogResource()
 
 
 class EnricherResource(dg.ConfigurableResource):
