@@ -49,7 +49,7 @@ def dbt_repository(
         context.partition_key,
         force=tags.get(FORCE_TAG) == "true",
         trigger=tags.get(TRIGGER_TAG, "manual"),
-        dagster_run_id=context.run_id,
+        dagster_run_id=context.run.run_id,
     )
     snapshot = _stage(context, catalog, run, lambda: pipeline.fetch_stage(catalog.settings(), run))
     if run.status == "skipped":

@@ -9,21 +9,18 @@ from metadata_pipeline.defs.names import (
     EXTRACT_JOB,
     FULL_REFRESH_JOB,
     TRIGGER_TAG,
-    repository_partitions,
 )
 from metadata_pipeline.defs.resources import CatalogResource, EnricherResource
 
 extract_repository_job = dg.define_asset_job(
     EXTRACT_JOB,
     selection=dg.AssetSelection.assets(*extraction_assets),
-    partitions_def=repository_partitions,
     description="Fetch, extract, trace columns, enrich and reconcile one repository (one partition per repo).",
 )
 
 enrich_job = dg.define_asset_job(
     ENRICH_JOB,
     selection=dg.AssetSelection.assets(enriched_metadata, catalog_datasets),
-    partitions_def=repository_partitions,
     description="Re-run enrichment and reconcile for a repository from its last extracted lineage.",
 )
 
@@ -43,7 +40,7 @@ def refresh_repositories(
         config.repositories or None,
         force=config.force,
         trigger=context.run.tags.get(TRIGGER_TAG, "manual"),
-        dagster_run_id=context.run_id,
+        dagster_run_id=context.run.run_id,
         enrich_options=enricher.options(),
         progress=context.log.info,
     )
