@@ -15,7 +15,7 @@ from metadata_pipeline.catalog.models import Column, Dataset, ExtractionJob, Lin
 from metadata_pipeline.demo import bundled_example, copy_example
 from metadata_pipeline.enrich import OfflineEnricher
 from metadata_pipeline.settings import Settings
-from metadata_pipeline_tests.conftest import GitRemote
+from metadata_pipeline_tests.conftest import GitRemote, git
 
 OFFLINE = pipeline.EnrichOptions(enricher=OfflineEnricher())
 SOURCE_TYPES = ("source", "seed")
@@ -164,3 +164,36 @@ def test_one_broken_repository_does_not_stop_the_others(
             session.execute(select(ExtractionJob.status, func.count()).group_by(ExtractionJob.status)).all()
         )
         assert statuses.get("failed", 0) >= 1 and statuses.get("success", 0) == 1
+
+
+def test_a_description_edited_in_git_survives_re_extraction(
+    settings: Settings, catalog_engine: Engine, tenant: Tenant, shop: GitRemote, tmp_path: Path
+) -> None:
+    from metadata_pipeline.sync import commit_workspace, pull_workspace
+
+    run(settings, catalog_engine, "shop")
+    committed = commit_workspace(catalog_engine, settings, tenant, "main", "first sync")
+    assert committed.status == "committed"
+
+    clone = tmp_path / "metadata-clone"
+    git("clone", "-q", str(settings.metadata_remote_dir), str(clone))
+    path = clone / "datasets" / "gold" / "fct_orders.yml"
+    text = path.read_text()
+    old = "  description: Order fact table, built incrementally on updated_at.\n"
+    assert old in text
+    path.write_text(text.replace(old, "  description: Orders as finance reports them.\n"))
+    git("commit", "-q", "-am", "Reword fct_orders", cwd=clone)
+    git("push", "-q", "origin", "HEAD:main", cwd=clone)
+
+    pulled = pull_workspace(catalog_engine, settings, tenant, "main")
+    assert pulled.status == "synced", pulled.summary()
+    [again] = run(settings, catalog_engine, "shop", force=True)
+    assert again.status == "success"
+    with session_scope(catalog_engine) as session:
+        fct = session.scalar(select(Dataset).where(Dataset.fqn == "model.shop.fct_orders"))
+        assert fct is not None
+        assert fct.description == "Orders as finance reports them."
+        assert "description" in (fct.human_edited_fields or [])
+        assert (fct.suggested_values or {}).get(
+            "description"
+        ) == "Order fact table, built incrementally on updated_at."

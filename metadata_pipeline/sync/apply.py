@@ -406,6 +406,10 @@ def apply_links(
     ds = pre.datasets[ds_id]
     _sync_references(ctx, ds, doc.dataset, outcome, pre.live_columns(ctx.session, ds_id))
     pre.lineage[ds_id] = _sync_lineage(ctx, ds, doc.dataset, outcome, pre.live_lineage(ctx.session, ds_id))
+    if outcome.created or outcome.changes:
+        # Reconcile skips datasets whose extraction input is unchanged; a Git edit must make the next
+        # reconcile look again (so what extraction would have written is recorded beside the edit).
+        ds.reconcile_hash = None
     return outcome
 
 
@@ -424,6 +428,7 @@ def soft_delete(ctx: ApplyContext, ds: Dataset) -> None:
     if ds.status != "Deleted":
         ctx.audit(ds.dataset_id, "dataset", ds.dataset_id, "deleted", "status", ds.status, "Deleted")
         ds.status, ds.deleted_at = "Deleted", ctx.now
+        ds.reconcile_hash = None
 
 
 def mark_synced(ds: Dataset, sha: str | None, path: str | None, now: datetime) -> None:
