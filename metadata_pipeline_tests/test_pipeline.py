@@ -194,6 +194,5 @@ def test_a_description_edited_in_git_survives_re_extraction(
         assert fct is not None
         assert fct.description == "Orders as finance reports them."
         assert "description" in (fct.human_edited_fields or [])
-        assert (fct.suggested_values or {}).get(
-            "description"
-        ) == "Order fact table, built incrementally on updated_at."
+        suggested = (fct.suggested_values or {}).get("description")
+        assert suggested == {"value": "Order fact table, built incrementally on updated_at.", "source": "manifest"}
