@@ -45,14 +45,7 @@ def main(ctx: click.Context, catalog_url: str | None) -> None:
 
 def _register() -> None:
     for module_name, attr in _COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            # Only tolerate a command module that is genuinely absent, never a broken import inside it.
-            if exc.name != module_name:
-                raise
-            continue
-        main.add_command(getattr(module, attr))
+        main.add_command(getattr(importlib.import_module(module_name), attr))
 
 
 _register()

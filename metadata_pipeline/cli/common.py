@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from metadata_pipeline.errors import PipelineError
 from metadata_pipeline.settings import Settings
@@ -46,8 +46,9 @@ def friendly_errors(func: F) -> F:
             return func(*args, **kwargs)
         except PipelineError as exc:
             raise click.ClickException(str(exc)) from exc
-        except OperationalError as exc:
-            raise click.ClickException(f"cannot reach the catalog database: {exc.orig}") from exc
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise click.ClickException(f"catalog database error: {reason}") from exc
 
     return wrapper  # type: ignore[return-value]
 

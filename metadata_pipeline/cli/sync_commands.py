@@ -2,53 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import click
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from metadata_pipeline.catalog.database import (
-    CatalogError,
-    Tenant,
-    ensure_default_tenant,
-    make_engine,
-    require_current_schema,
-    session_scope,
-)
+from metadata_pipeline.catalog.database import Tenant, ensure_default_tenant, session_scope
+from metadata_pipeline.cli.common import catalog_engine, friendly_errors, settings_of
 from metadata_pipeline.settings import Settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _friendly(func: F) -> F:
-    """Errors a user can act on become one clear line and exit status 1, never a traceback."""
-    from metadata_pipeline.sync.errors import SyncError
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (SyncError, CatalogError) as exc:
-            raise click.ClickException(str(exc)) from None
-        except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise click.ClickException(f"catalog database error: {reason}") from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _open(ctx: click.Context) -> tuple[Settings, Engine, Tenant]:
-    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
-    engine = make_engine(settings.catalog_url)
-    ctx.call_on_close(engine.dispose)
-    require_current_schema(engine)
+    settings = settings_of(ctx)
+    engine = catalog_engine(ctx)
     with session_scope(engine) as session:
         tenant = ensure_default_tenant(session)
     return settings, engine, tenant
@@ -93,7 +63,7 @@ def workspace() -> None:
 @click.option("--provider", type=click.Choice(["git", "github"]), default="git", show_default=True)
 @click.option("--credential-env", default=None, help="NAME of the environment variable holding the token.")
 @click.pass_context
-@_friendly
+@friendly_errors
 def workspace_add(
     ctx: click.Context,
     name: str,
@@ -116,7 +86,7 @@ def workspace_add(
 @workspace.command("list")
 @json_option
 @click.pass_context
-@_friendly
+@friendly_errors
 def workspace_list(ctx: click.Context, as_json: bool) -> None:
     """List workspaces and where they sync."""
     from metadata_pipeline.sync.workspaces import list_workspaces
@@ -156,7 +126,7 @@ def workspace_list(ctx: click.Context, as_json: bool) -> None:
 )
 @json_option
 @click.pass_context
-@_friendly
+@friendly_errors
 def commit(
     ctx: click.Context,
     workspace_name: str,
@@ -187,7 +157,7 @@ def commit(
 @workspace_option
 @json_option
 @click.pass_context
-@_friendly
+@friendly_errors
 def pull(ctx: click.Context, workspace_name: str, as_json: bool) -> None:
     """Apply the YAML changes made in Git since the last sync; exit 1 if conflicts or rejected files."""
     from metadata_pipeline.sync.pull import pull_workspace
@@ -225,7 +195,7 @@ def _show(value: Any) -> str:
 @click.option("--all", "include_resolved", is_flag=True, help="Include resolved conflicts.")
 @json_option
 @click.pass_context
-@_friendly
+@friendly_errors
 def conflicts_list(ctx: click.Context, workspace_name: str, include_resolved: bool, as_json: bool) -> None:
     """List conflicts with the catalog's and Git's value of every differing field."""
     from metadata_pipeline.sync.conflicts import list_conflicts
@@ -277,7 +247,7 @@ def _parse_take(values: tuple[str, ...]) -> dict[str, str]:
 @workspace_option
 @json_option
 @click.pass_context
-@_friendly
+@friendly_errors
 def conflicts_resolve(
     ctx: click.Context,
     fqn: str,

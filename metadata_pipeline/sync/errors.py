@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from metadata_pipeline.errors import PipelineError
 
-class SyncError(Exception):
+
+class SyncError(PipelineError):
     """A sync problem a user can act on (bad configuration, unreachable remote, blocked commit...)."""
 
 
