@@ -196,3 +196,19 @@ def test_a_description_edited_in_git_survives_re_extraction(
         assert "description" in (fct.human_edited_fields or [])
         suggested = (fct.suggested_values or {}).get("description")
         assert suggested == {"value": "Order fact table, built incrementally on updated_at.", "source": "manifest"}
+
+
+def test_extracted_example_round_trips_through_git(
+    settings: Settings, catalog_engine: Engine, tenant: Tenant, shop: GitRemote, tmp_path: Path
+) -> None:
+    """Extract the bundled example, commit, clone elsewhere, parse every file: the same catalog state."""
+    from metadata_pipeline.sync import commit_workspace
+    from metadata_pipeline_tests.sync.helpers import Clone, catalog_state, git_state
+
+    run(settings, catalog_engine, "shop")
+    assert commit_workspace(catalog_engine, settings, tenant, "main", "sync").status == "committed"
+    clone = Clone(settings.metadata_remote_dir, tmp_path / "elsewhere")
+    in_git = git_state(clone)
+    in_catalog = catalog_state(catalog_engine, tenant)
+    assert len(in_git) >= 36
+    assert in_git == in_catalog

@@ -99,3 +99,22 @@ def test_demo_runs_the_main_job_and_commits_yaml(environment: Path, monkeypatch:
     second = runner.invoke(main, ["demo"], catch_exceptions=False)
     assert second.exit_code == 0, second.output
     assert git("rev-list", "--count", "main", cwd=remote) == "1"  # nothing changed, nothing committed
+
+
+def test_dagster_definitions_validate_command_passes(tmp_path: Path) -> None:
+    """The check a deployment runs: `dagster definitions validate -m metadata_pipeline.definitions`."""
+    import os
+    import subprocess
+    import sys
+
+    dagster = Path(sys.executable).with_name("dagster")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "metadata_pipeline.definitions"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Validation successful" in done.stderr + done.stdout
