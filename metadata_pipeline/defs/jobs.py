@@ -9,6 +9,7 @@ from metadata_pipeline.defs.names import (
     EXTRACT_JOB,
     FULL_REFRESH_JOB,
     TRIGGER_TAG,
+    repository_partitions,
 )
 from metadata_pipeline.defs.resources import CatalogResource, EnricherResource
 
@@ -44,8 +45,25 @@ def refresh_repositories(
         enrich_options=enricher.options(),
         progress=context.log.info,
     )
+    known = set(context.instance.get_dynamic_partitions(repository_partitions.name))
+    new = [r.repository for r in runs if r.repository not in known and r.job_id is not None]
+    if new:  # so each repository shows up as a partition of the extraction assets in the UI
+        context.instance.add_dynamic_partitions(repository_partitions.name, new)
     for run in runs:
         (context.log.error if run.status == "failed" else context.log.info)(run.summary())
+        if run.reconcile is not None:
+            context.log_event(
+                dg.AssetMaterialization(
+                    asset_key="catalog_datasets",
+                    partition=run.repository,
+                    metadata={
+                        "changed": run.reconcile.changed,
+                        "summary": run.reconcile.summary(),
+                        "head_sha": run.head_sha or "",
+                        "extraction_job_id": str(run.job_id),
+                    },
+                )
+            )
     failed = [r.repository for r in runs if r.status == "failed"]
     if runs and len(failed) == len(runs):
         raise dg.Failure(description=f"every repository failed: {', '.join(failed)}")

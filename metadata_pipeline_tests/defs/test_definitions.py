@@ -99,6 +99,11 @@ def test_demo_runs_the_main_job_and_commits_yaml(environment: Path, monkeypatch:
     second = runner.invoke(main, ["demo"], catch_exceptions=False)
     assert second.exit_code == 0, second.output
     assert git("rev-list", "--count", "main", cwd=remote) == "1"  # nothing changed, nothing committed
+    # The UI shows the repository as a partition with its catalog materialized.
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_dynamic_partitions(repository_partitions.name) == ["shop"]
+        event = instance.get_latest_materialization_event(dg.AssetKey("catalog_datasets"))
+        assert event is not None and event.asset_materialization.partition == "shop"
 
 
 def test_dagster_definitions_validate_command_passes(tmp_path: Path) -> None:
