@@ -31,6 +31,7 @@ from metadata_pipeline.catalog import (
 )
 from metadata_pipeline.catalog.models import Column as CatalogColumn
 from metadata_pipeline.catalog.models import Connection, Dataset, ExtractionJob
+from metadata_pipeline.catalog.registry import dbt_parse_enabled
 from metadata_pipeline.enrich import (
     Enricher,
     EnrichmentCache,
@@ -42,6 +43,7 @@ from metadata_pipeline.enrich import (
 )
 from metadata_pipeline.errors import PipelineError
 from metadata_pipeline.ingest import (
+    DbtProjectLocation,
     Extraction,
     ExtractionError,
     ProjectError,
@@ -80,6 +82,7 @@ class RepositoryRun:
     token_env: str | None = None
     last_extracted_sha: str | None = None
     force: bool = False
+    dbt_parse_dir: Path | None = None  # set when the connection opted in to `dbt parse`: where it writes
     checkout: Path | None = None
     head_sha: str | None = None
     job_id: uuid.UUID | None = None
@@ -114,10 +117,17 @@ class RepositoryRun:
 # --- stages -----------------------------------------------------------------------------------
 
 
-def extract_checkout(checkout: Path, *, subdirectory: str | None = None, head_sha: str | None = None) -> Extraction:
+def extract_checkout(
+    checkout: Path,
+    *,
+    subdirectory: str | None = None,
+    head_sha: str | None = None,
+    dbt_parse_dir: Path | None = None,
+) -> Extraction:
     """Every dbt project in the checkout, merged into one extraction (the repository's desired state).
 
-    A folder with no dbt project at all is read as plain SQL (BRONZE).
+    A folder with no dbt project at all is read as plain SQL (BRONZE). With `dbt_parse_dir` (the
+    connection opted in), a project that commits no manifest gets one from `dbt parse`, written there.
     """
     root = checkout / subdirectory if subdirectory else checkout
     try:
@@ -125,9 +135,20 @@ def extract_checkout(checkout: Path, *, subdirectory: str | None = None, head_sh
     except ProjectError:
         extraction = extract_project(root)
     else:
-        extraction = merge_extractions([extract_location(loc) for loc in locations], root=root)
+        extraction = merge_extractions(
+            [_extract_location(loc, dbt_parse_dir) for loc in locations], root=root
+        )
     extraction.head_sha = head_sha
     return extraction
+
+
+def _extract_location(location: DbtProjectLocation, dbt_parse_dir: Path | None) -> Extraction:
+    if dbt_parse_dir is None or location.manifest_path is not None:
+        return extract_location(location)
+    # Imported here: it brings in dagster-dbt and dbt, which only opted-in connections need.
+    from metadata_pipeline.dbt_parse import extract_with_dbt_parse
+
+    return extract_with_dbt_parse(location, dbt_parse_dir)
 
 
 def merge_extractions(extractions: Sequence[Extraction], *, root: Path) -> Extraction:
@@ -317,6 +338,7 @@ def start_run(
             token_env=connection.credential_env,
             last_extracted_sha=connection.last_extracted_sha,
             force=force,
+            dbt_parse_dir=settings.cache_dir / "dbt_parse" if dbt_parse_enabled(connection) else None,
             job_id=job.job_id,
             status="running",
             started_monotonic=time.monotonic(),
@@ -337,7 +359,12 @@ def fetch_stage(settings: Settings, run: RepositoryRun) -> RepoSnapshot:
 def extract_stage(run: RepositoryRun) -> Extraction:
     assert run.checkout is not None, "fetch_stage first"
     with _timed(run, "extract"):
-        run.extraction = extract_checkout(run.checkout, subdirectory=run.subdirectory, head_sha=run.head_sha)
+        run.extraction = extract_checkout(
+            run.checkout,
+            subdirectory=run.subdirectory,
+            head_sha=run.head_sha,
+            dbt_parse_dir=run.dbt_parse_dir,
+        )
     return run.extraction
 
 

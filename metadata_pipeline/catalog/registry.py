@@ -13,6 +13,9 @@ from metadata_pipeline.catalog.models import PROVIDERS, Connection
 from metadata_pipeline.errors import PipelineError
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# Key in a connection's JSON `configuration`: produce a manifest with `dbt parse` when the repository
+# commits none (needs dbt and the project's adapter installed where the pipeline runs).
+DBT_PARSE_KEY = "dbt_parse"
 
 
 class RegistryError(PipelineError, ValueError):
@@ -28,6 +31,7 @@ class RepositoryInfo:
     provider: str
     last_extracted_sha: str | None
     status: str
+    dbt_parse: bool = False
 
 
 def _info(row: Connection) -> RepositoryInfo:
@@ -39,7 +43,13 @@ def _info(row: Connection) -> RepositoryInfo:
         provider=row.provider,
         last_extracted_sha=row.last_extracted_sha,
         status=row.status,
+        dbt_parse=dbt_parse_enabled(row),
     )
+
+
+def dbt_parse_enabled(row: Connection) -> bool:
+    """Whether this connection opted in to `dbt parse` for projects that commit no manifest."""
+    return bool((row.configuration or {}).get(DBT_PARSE_KEY))
 
 
 def add_repository(
@@ -54,8 +64,12 @@ def add_repository(
     credential_env: str | None = None,
     webhook_secret_env: str | None = None,
     replace: bool = False,
+    dbt_parse: bool = False,
 ) -> RepositoryInfo:
-    """Register a dbt repository; with `replace`, update an existing one of the same name instead."""
+    """Register a dbt repository; with `replace`, update an existing one of the same name instead.
+
+    `dbt_parse` opts the repository in to producing a manifest with `dbt parse` where it commits none.
+    """
     if not _NAME_RE.match(name):
         raise RegistryError(
             f"repository name {name!r} must start with a letter or digit and use only letters, digits, '_', '.', '-'"
@@ -78,6 +92,15 @@ def add_repository(
     row.credential_env = credential_env
     row.webhook_secret_env = webhook_secret_env
     row.workspace_id = tenant.workspace_id
+    if dbt_parse_enabled(row) != dbt_parse:
+        # The last extraction was read the other way: let the next run redo it even at the same head.
+        row.last_extracted_sha = None
+    configuration = {k: v for k, v in (row.configuration or {}).items() if k != DBT_PARSE_KEY}
+    if dbt_parse:
+        configuration[DBT_PARSE_KEY] = True
+    # A new dict, not an in-place edit, so the JSON column is seen as changed; an opted-out row with
+    # nothing else configured keeps NULL, as before the option existed.
+    row.configuration = configuration or None
     session.flush()
     return _info(row)
 

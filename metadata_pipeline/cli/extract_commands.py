@@ -36,6 +36,7 @@ def extract(
     column lineage, enrichment, reconcile. One failing repository does not stop the others; the
     exit code is 1 if any failed.
     """
+    from metadata_pipeline.dbt_parse import ERROR_KIND as DBT_PARSE_ERROR
     from metadata_pipeline.enrich import EnrichmentLimits, OfflineEnricher, OpenAIConfig, OpenAIEnricher
     from metadata_pipeline.pipeline import EnrichOptions, run_repositories
 
@@ -58,6 +59,9 @@ def extract(
         return
     for run in runs:
         click.echo(run.summary())
+        for error in run.extraction.errors if run.extraction else []:
+            if error.kind == DBT_PARSE_ERROR:  # why an opted-in project was read from its SQL instead
+                click.echo(f"  {error.message}")
         if run.enrichment is not None:
             stats = run.enrichment.stats
             click.echo(

@@ -22,6 +22,12 @@ def repo() -> None:
 @click.option("--credential-env", default=None, help="Name of the env var holding an access token (never the token).")
 @click.option("--webhook-secret-env", default=None, help="Name of the env var holding this repo's webhook secret.")
 @click.option("--replace", is_flag=True, help="Update the repository if one with this name exists.")
+@click.option(
+    "--dbt-parse",
+    is_flag=True,
+    help="Where a dbt project commits no target/manifest.json, produce one with `dbt parse` "
+    "(needs dbt and the project's adapter installed here; falls back to reading its SQL).",
+)
 @click.pass_context
 @friendly_errors
 def add(
@@ -34,6 +40,7 @@ def add(
     credential_env: str | None,
     webhook_secret_env: str | None,
     replace: bool,
+    dbt_parse: bool,
 ) -> None:
     """Register repository NAME at URL (a local path, file://, ssh or https git URL)."""
     from metadata_pipeline.catalog import add_repository, ensure_default_tenant, session_scope
@@ -50,8 +57,12 @@ def add(
             credential_env=credential_env,
             webhook_secret_env=webhook_secret_env,
             replace=replace,
+            dbt_parse=dbt_parse,
         )
-    click.echo(f"registered {info.name}: {info.url} (branch {info.branch or 'default'}, provider {info.provider})")
+    parse = ", dbt parse when no manifest" if info.dbt_parse else ""
+    click.echo(
+        f"registered {info.name}: {info.url} (branch {info.branch or 'default'}, provider {info.provider}{parse})"
+    )
 
 
 @repo.command("list")
@@ -69,4 +80,5 @@ def list_(ctx: click.Context) -> None:
     for r in repos:
         where = f"{r.url}" + (f" [{r.subdirectory}]" if r.subdirectory else "")
         sha = (r.last_extracted_sha or "-")[:10]
-        click.echo(f"{r.name:<24} {r.provider:<7} {r.branch or 'default':<12} {sha:<10} {where}")
+        parse = "  (dbt parse)" if r.dbt_parse else ""
+        click.echo(f"{r.name:<24} {r.provider:<7} {r.branch or 'default':<12} {sha:<10} {where}{parse}")

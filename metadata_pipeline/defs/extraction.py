@@ -91,6 +91,8 @@ def dbt_model_lineage(
             "head_sha": run.head_sha or "",
             "adapter": extraction.adapter_type or "unknown",
             "manifest_schema_version": extraction.manifest_schema_version or 0,
+            # Whether the connection opted in to `dbt parse` for projects that commit no manifest.
+            "dbt_parse": run.dbt_parse_dir is not None,
             "summary": dg.MetadataValue.md(
                 f"**{extraction.project_name}** at `{(run.head_sha or '')[:10]}`, tier {extraction.tier}\n\n"
                 f"| resource type | count |\n|---|---|\n{table}\n\n**Errors** (first 20):\n{errors}"
