@@ -124,15 +124,19 @@ def tenant(catalog_engine: Engine) -> Tenant:
         return ensure_default_tenant(session)
 
 
-def git(*args: str, cwd: Path | None = None) -> str:
+def git(*args: str, cwd: Path | None = None, who: tuple[str, str] = ("Test", "test@example.com")) -> str:
+    """Run git as `who` (name, email); a failure raises with git's own message."""
+    name, email = who
     env = {
         **os.environ,
-        "GIT_AUTHOR_NAME": "Test",
-        "GIT_AUTHOR_EMAIL": "test@example.com",
-        "GIT_COMMITTER_NAME": "Test",
-        "GIT_COMMITTER_EMAIL": "test@example.com",
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
     }
-    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
     return result.stdout.strip()
 
 

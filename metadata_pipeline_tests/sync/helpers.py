@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,23 +15,15 @@ from metadata_pipeline.catalog.database import Tenant, session_scope, set_compan
 from metadata_pipeline.catalog.models import AuditLog, Column, Dataset, Lineage
 from metadata_pipeline.sync.documents import ColumnIndex, assign_column_ids, load_documents, resolve_links
 from metadata_pipeline.sync.yaml_format import document_data, parse_document
+from metadata_pipeline_tests.conftest import git as run_git
 
 LAYERS = ["Raw", "Bronze", "Silver", "Gold", None]
 TYPES = ["BIGINT", "STRING", "TIMESTAMP", "BOOLEAN", "DECIMAL(18,2)"]
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "Jane Editor",
-        "GIT_AUTHOR_EMAIL": "jane@example.com",
-        "GIT_COMMITTER_NAME": "Jane Editor",
-        "GIT_COMMITTER_EMAIL": "jane@example.com",
-    }
-    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
-    return result.stdout.strip()
+    """git as a person editing metadata by hand (not the pipeline)."""
+    return run_git(*args, cwd=cwd, who=("Jane Editor", "jane@example.com"))
 
 
 def init_bare(path: Path, branch: str = "main") -> Path:
