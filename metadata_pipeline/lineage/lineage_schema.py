@@ -8,7 +8,9 @@ resolves a reference when exactly one known table agrees with it on every part b
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import typing as t
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -18,6 +20,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.schema import MappingSchema, nested_set, normalize_name
 
+from metadata_pipeline.lineage.dialects import dialect_instance
 from metadata_pipeline.lineage.errors import LineageError
 
 TableKey = tuple[str, ...]
@@ -147,9 +150,31 @@ def _normalize_part(part: str, dialect: str) -> str:
 def column_key(name: str, dialect: str = "") -> str:
     """A column name as `dialect` normalizes it; quoted names keep their case."""
     try:
+        if _PLAIN_NAME.match(name):
+            # An unquoted ASCII word: every dialect leaves it as it is, lower-cases it or
+            # upper-cases it (see `_plain_case`), without the tokenizer, parser and fresh Dialect
+            # `normalize_name` spends on it. Projects normalize thousands of catalog names per run.
+            case = _plain_case(dialect)
+            return case(name) if case else name
         return normalize_name(name, dialect=dialect).name
     except (ParseError, TokenError, SqlglotError, ValueError):
         return name
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_case(dialect: str) -> t.Callable[[str], str] | None:
+    """How `dialect` normalizes an unquoted plain ASCII column name: str.lower, str.upper or not at
+    all (None). Read off sqlglot itself with a mixed-case probe, so it follows the dialect's own
+    rules (checked equal to `normalize_name` for every keyword of every dialect we map)."""
+    identifier = exp.Identifier(this="aB_c", quoted=False)
+    identifier.meta["is_table"] = False
+    probe = dialect_instance(dialect).normalize_identifier(identifier).name
+    if probe in ("ab_c", "AB_C", "aB_c"):
+        return {"ab_c": str.lower, "AB_C": str.upper}.get(probe)
+    return lambda name: normalize_name(name, dialect=dialect).name  # rules of some other shape
 
 
 def quoted_column(name: str, dialect: str = "") -> str:

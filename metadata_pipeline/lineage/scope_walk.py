@@ -23,6 +23,7 @@ Rules the walk applies, in one place:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
@@ -136,6 +137,7 @@ class ScopeWalker:
         self._results: dict[int, ScopeResult] = {}
         self._in_progress: set[int] = set()
         self._in_function: set[int] = set()
+        self._qualified: dict[int, dict[str, set[str]]] = {}
         self._traversed: dict[int, Scope] = {}  # query node -> its scope, filled from the root
         self.tables: dict[str, None] = {}  # physical tables read, in first-seen order
 
@@ -521,11 +523,30 @@ class ScopeWalker:
                 return None  # ambiguous
         if len(unknown) == 1:
             return self._from_source(scope.selected_sources[unknown[0]][1], name, scope)
+        if len(unknown) > 1:
+            # Several sources of unknown columns. A valid query names an unqualified column that
+            # exactly one of them has; if the query also spells it `alias.name` for exactly one of
+            # them, that one is proven to have it, so it is the one.
+            proven = [s for s in self._qualified_by(scope).get(name.casefold(), ()) if s in unknown]
+            if len(proven) == 1:
+                trace = self._from_source(scope.selected_sources[proven[0]][1], name, scope)
+                return replace(trace, confidence=min(trace.confidence, 0.8)) if trace else None
         if not self.strict_schema and not unknown and len(scope.selected_sources) == 1:
             only = next(iter(scope.selected_sources.values()))[1]
             trace = self._from_source(only, name, scope)
             return replace(trace, confidence=min(trace.confidence, 0.6)) if trace else None
         return None
+
+    def _qualified_by(self, scope: Scope) -> dict[str, set[str]]:
+        """Per column name (case-folded), the sources of `scope` it is qualified with in the scope."""
+        found = self._qualified.get(id(scope))
+        if found is None:
+            found = {}
+            for column in scope.columns:
+                if column.table and column.table in scope.selected_sources:
+                    found.setdefault(column.name.casefold(), set()).add(column.table)
+            self._qualified[id(scope)] = found
+        return found
 
     def _source_columns(self, source: exp.Table | Scope) -> list[str] | None:
         """Column names a source is known to have; None when they cannot be known."""
@@ -540,11 +561,11 @@ class ScopeWalker:
         return list(inner.by_name)
 
     def _from_source(self, source: exp.Table | Scope, name: str, scope: Scope) -> ColumnTrace | None:
-        if isinstance(source, Scope):
-            return self._from_scope(source, name)
-        pivots = source.args.get("pivots")
+        pivots = _pivots(source)
         if pivots:
             return self._pivot_trace(source, pivots[-1], name)
+        if isinstance(source, Scope):
+            return self._from_scope(source, name)
         if isinstance(source.this, exp.SemanticView) and isinstance(source.this.this, exp.Table):
             # Snowflake SEMANTIC_VIEW(v METRICS m DIMENSIONS d): columns are the view's own.
             return self._leaf_trace(source.this.this, name)
@@ -564,8 +585,15 @@ class ScopeWalker:
             return replace(self._trace_from_acc(acc, source.this, direct=False), readable=LeafText(name))
         return self._leaf_trace(source, name)
 
-    def _pivot_trace(self, table: exp.Table, pivot: exp.Pivot, name: str) -> ColumnTrace:
-        """A column of `t PIVOT (agg FOR f IN (...))` or `t UNPIVOT (v FOR f IN (c1, c2))`."""
+    def _pivot_trace(self, source: exp.Table | Scope, pivot: exp.Pivot, name: str) -> ColumnTrace | None:
+        """A column of `t PIVOT (agg FOR f IN (...))` or `t UNPIVOT (v FOR f IN (c1, c2))`, where t
+        is a table or a subquery."""
+
+        def read(column: str) -> ColumnTrace | None:
+            if isinstance(source, Scope):
+                return self._from_scope(source, column)
+            return self._leaf_trace(source, column)
+
         fields = pivot.args.get("fields") or []
         field = fields[0] if fields and isinstance(fields[0], exp.In) else None
         field_name = field.this.name if field is not None else ""
@@ -576,26 +604,70 @@ class ScopeWalker:
             values = {e.name.casefold() for e in pivot.expressions}
             if name.casefold() in values and field is not None:
                 columns = [c.name for c in field.expressions if isinstance(c, exp.Column)]
-                return merge_branches([self._leaf_trace(table, c) for c in columns])
-            return self._leaf_trace(table, name)
+                found = [t for t in (read(c) for c in columns) if t is not None]
+                return merge_branches(found) if found else None
+            return read(name)
+        generated = [c.name for c in pivot.args.get("columns") or []]
         alias = pivot.args.get("alias")
-        generated = {c.name.casefold() for c in pivot.args.get("columns") or []}
-        if isinstance(alias, exp.TableAlias):
-            generated |= {c.name.casefold() for c in alias.columns}
-        known = self._known_columns(table) or {}
-        if name.casefold() not in generated and (name in known or not generated):
-            return self._leaf_trace(table, name)
-        # A pivoted value: the aggregate over the value column, for rows whose field matches.
+        renamed = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+        folded = name.casefold()
+        if renamed:
+            # `AS p (c1, c2, ...)` renames the output by position: the columns the pivot passes
+            # through (the source's others, which it groups by) come first, the generated ones last.
+            kept = renamed[: max(0, len(renamed) - len(generated))]
+            index = next((i for i, c in enumerate(kept) if c.casefold() == folded), None)
+            if index is not None:
+                return read(self._pivot_kept(source, pivot, field_name, index) or name)
+            if folded in {c.casefold() for c in renamed}:
+                return self._pivoted_value(source, pivot, field, field_name, read)
+            return read(name)
+        known = self._pivot_source_columns(source) or []
+        if folded not in {c.casefold() for c in generated} and (name in known or not generated):
+            return read(name)
+        return self._pivoted_value(source, pivot, field, field_name, read)
+
+    def _pivoted_value(
+        self,
+        source: exp.Table | Scope,
+        pivot: exp.Pivot,
+        field: exp.In | None,
+        field_name: str,
+        read: Callable[[str], ColumnTrace | None],
+    ) -> ColumnTrace:
+        """A pivoted value: the aggregate over the value column, for rows whose field matches."""
         acc = _Acc()
         for column in (c for e in pivot.expressions for c in e.find_all(exp.Column)):
-            trace = self._leaf_trace(table, column.name)
+            trace = read(column.name)
+            if trace is None:
+                continue
             acc.take(trace, None)
             identifier = column.this if isinstance(column.this, exp.Identifier) else None
             acc.refs.append(ColumnRef(id(column), trace, column.name, identifier))
         if field is not None:
-            acc.take(self._leaf_trace(table, field_name), "filter")
+            trace = read(field_name)
+            if trace is not None:
+                acc.take(trace, "filter")
         node = pivot.expressions[0].unalias() if pivot.expressions else exp.Null()
         return self._trace_from_acc(acc, node, direct=False)
+
+    def _pivot_source_columns(self, source: exp.Table | Scope) -> list[str] | None:
+        if isinstance(source, Scope):
+            return self._source_columns(source)
+        known = self._known_columns(source)
+        return list(known) if known is not None else None
+
+    def _pivot_kept(
+        self, source: exp.Table | Scope, pivot: exp.Pivot, field_name: str, index: int
+    ) -> str | None:
+        """The source column behind the `index`-th passed-through column of a pivot: the source's
+        columns other than the pivoted value and field, in order (None when they are unknown)."""
+        columns = self._pivot_source_columns(source)
+        if columns is None:
+            return None
+        used = {c.name.casefold() for e in pivot.expressions for c in e.find_all(exp.Column)}
+        used.add(field_name.casefold())
+        kept = [c for c in columns if c.casefold() not in used]
+        return kept[index] if index < len(kept) else None
 
     def _from_scope(self, source: Scope, name: str) -> ColumnTrace | None:
         # A recursive CTE's self-reference points at a bare copy of its base case that sqlglot
@@ -716,12 +788,23 @@ class TableNamer:
         return cached
 
 
-def _pivoted_source(scope: Scope, alias: str) -> exp.Table | None:
-    """The table a `PIVOT (...) AS alias` applies to (sqlglot keys the source by the table)."""
+def _pivoted_source(scope: Scope, alias: str) -> exp.Table | Scope | None:
+    """The table or subquery a `PIVOT (...) AS alias` applies to (sqlglot keys the source by the
+    table's or subquery's own name, the columns by the pivot's alias)."""
     for source in scope.sources.values():
-        if isinstance(source, exp.Table) and any(p.alias == alias for p in source.args.get("pivots") or []):
+        if any(p.alias == alias for p in _pivots(source)):
             return source
     return None
+
+
+def _pivots(source: exp.Table | Scope | object) -> list[exp.Pivot]:
+    """The PIVOT/UNPIVOT clauses applied to a source: on the Table node, or on the Subquery node
+    around a derived table's query."""
+    if isinstance(source, exp.Table):
+        return list(source.args.get("pivots") or [])
+    if isinstance(source, Scope) and isinstance(source.expression.parent, exp.Subquery):
+        return list(source.expression.parent.args.get("pivots") or [])
+    return []
 
 
 def merge_branches(traces: list[ColumnTrace]) -> ColumnTrace:

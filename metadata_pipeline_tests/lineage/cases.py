@@ -681,6 +681,62 @@ CASES: list[Case] = [
         indirect={("ORDERS", "STATUS", "filter")},
     ),
     Case(
+        # No schema: an unqualified name in a join is placed by the query's own qualified use of
+        # it (valid SQL means exactly one side has it; `cat.src_d` proves which). A name qualified
+        # with both sides stays unplaced (Cam0505: dbt_utils surrogate keys over two sources).
+        "unqualified_column_placed_by_its_qualified_use",
+        "duckdb",
+        """select ct.a, md5(src_c || src_d) as sk, id
+           from ct join cat on ct.id = cat.id
+           where cat.src_d is not null and ct.src_c > 0""",
+        {
+            "a": ("Direct", {"ct.a"}),
+            "sk": ("Derived", {"ct.src_c", "cat.src_d"}),
+            "id": ("Direct", set()),
+        },
+    ),
+    Case(
+        # The alias list renames by position: the passed-through columns first, then the pivoted.
+        "snowflake_pivot_column_aliases",
+        "snowflake",
+        "select * from orders pivot (sum(amount) for status in ('done', 'open')) as p (id, buyer, ts, done, open)",
+        {
+            "ID": ("Direct", {"ORDERS.ID"}),
+            "BUYER": ("Direct", {"ORDERS.CUSTOMER_ID"}),
+            "TS": ("Direct", {"ORDERS.TS"}),
+            "DONE": ("Transform", {"ORDERS.AMOUNT"}),
+            "OPEN": ("Transform", {"ORDERS.AMOUNT"}),
+        },
+        ORDERS,
+        indirect={("ORDERS", "STATUS", "filter")},
+    ),
+    Case(
+        # A pivot over a derived table (cagov caldata: survey answers pivoted per participant).
+        "snowflake_pivot_over_subquery",
+        "snowflake",
+        """select p.participant_id, p.income, p.age from (
+             select participant_id, answer, question from survey
+           ) pivot (max(answer) for question in ('Income', 'Age')) as p (participant_id, income, age)""",
+        {
+            "PARTICIPANT_ID": ("Direct", {"SURVEY.PARTICIPANT_ID"}),
+            "INCOME": ("Transform", {"SURVEY.ANSWER"}),
+            "AGE": ("Transform", {"SURVEY.ANSWER"}),
+        },
+        {"survey": {"participant_id": "int", "answer": "text", "question": "text"}},
+        indirect={("SURVEY", "QUESTION", "filter")},
+    ),
+    Case(
+        "snowflake_unpivot_over_subquery",
+        "snowflake",
+        "select * from (select id, jan, feb from sales) unpivot (amount for month in (jan, feb)) as u",
+        {
+            "ID": ("Direct", {"SALES.ID"}),
+            "MONTH": ("Calculated", set()),
+            "AMOUNT": ("Direct", {"SALES.JAN", "SALES.FEB"}),
+        },
+        {"sales": {"id": "int", "jan": "int", "feb": "int"}},
+    ),
+    Case(
         "snowflake_unpivot",
         "snowflake",
         "select * from sales unpivot (amount for month in (jan, feb)) as u",

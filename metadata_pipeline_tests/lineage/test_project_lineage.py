@@ -195,3 +195,66 @@ def _with_sql(extraction: Extraction, uid: str, change) -> Extraction:
         for o in extraction.objects
     ]
     return replace(extraction, objects=objects)
+
+
+def test_a_partial_schema_yml_list_does_not_hide_the_other_columns_of_a_star_model() -> None:
+    # stg_customers is `select * from raw.customers` with nothing describing raw.customers, and its
+    # schema.yml lists customer_id only. A model selecting * from it, whose own schema.yml lists
+    # full_name too, must still trace full_name through the star to the source instead of
+    # expanding stg_customers to the one documented column.
+    from metadata_pipeline.ingest.extraction import ColumnInfo, DbtObject, Dependency
+
+    copy = "model.shop.customers_copy"
+    extraction = shop_extraction(with_catalog=False)
+    objects = [
+        replace(o, declared_columns=[ColumnInfo("customer_id")]) if o.unique_id == STG_CUSTOMERS else o
+        for o in extraction.objects
+    ]
+    objects.append(
+        DbtObject(
+            copy,
+            "customers_copy",
+            "model",
+            database="shop",
+            schema="main",
+            alias="customers_copy",
+            materialization="table",
+            compiled_sql='select * from "shop"."main"."stg_customers"',
+            declared_columns=[ColumnInfo("customer_id"), ColumnInfo("full_name")],
+        )
+    )
+    extraction = replace(
+        extraction,
+        objects=objects,
+        dependencies=[*extraction.dependencies, Dependency(copy, STG_CUSTOMERS, "manifest")],
+    )
+    lineage = compute_project_lineage(extraction, workers=1)
+    assert _direct(lineage.edges, f"{copy}.customer_id") == {f"{STG_CUSTOMERS}.customer_id": "Direct"}
+    assert _direct(lineage.edges, f"{copy}.full_name") == {f"{STG_CUSTOMERS}.full_name": "Direct"}
+    assert trace_to_sources(lineage.edges, f"{copy}.full_name") == {f"{SRC_CUSTOMERS}.full_name"}
+
+
+def test_dbt_adds_its_snapshot_columns_even_behind_a_star() -> None:
+    from metadata_pipeline.ingest.extraction import DbtObject, Dependency
+
+    snap = "snapshot.shop.customers_snapshot"
+    extraction = shop_extraction(with_catalog=False)
+    snapshot = DbtObject(
+        snap,
+        "customers_snapshot",
+        "snapshot",
+        database="shop",
+        schema="snapshots",
+        alias="customers_snapshot",
+        materialization="snapshot",
+        compiled_sql='select * from "shop"."raw"."customers"',
+    )
+    extraction = replace(
+        extraction,
+        objects=[*extraction.objects, snapshot],
+        dependencies=[*extraction.dependencies, Dependency(snap, SRC_CUSTOMERS, "manifest")],
+    )
+    lineage = compute_project_lineage(extraction, workers=1)
+    for name in ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"):
+        assert _direct(lineage.edges, f"{snap}.{name}") == {"": "Calculated"}
+    assert _direct(lineage.edges, f"{snap}.*") == {f"{SRC_CUSTOMERS}.*": "Direct"}
