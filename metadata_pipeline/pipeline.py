@@ -50,12 +50,12 @@ from metadata_pipeline.ingest import (
     RepoSnapshot,
     extract_location,
     extract_project,
-    extraction_to_json,
     find_dbt_projects,
     sync_repository,
 )
 from metadata_pipeline.ingest.git_repo import redact_url
 from metadata_pipeline.lineage import ColumnEdge, ProjectLineage, compute_project_lineage
+from metadata_pipeline.lineage.document import lineage_document
 from metadata_pipeline.reconcile import FieldValue, ReconcileResult, Suggestions, reconcile_extraction
 from metadata_pipeline.settings import Settings
 
@@ -277,10 +277,7 @@ def write_artifact(
     lineage: ProjectLineage | None,
 ) -> Path:
     """The per-run lineage.json (seed 003): what this run extracted, independent of the catalog."""
-    document = extraction_to_json(extraction)
-    if lineage is not None:
-        document["column_lineage"] = [edge_to_json(e) for e in lineage.edges]
-        document["errors"] = [*document.get("errors", []), *[str(e) for e in lineage.errors]]
+    document = lineage_document(extraction, lineage)
     folder = settings.artifacts_dir / repository / str(job_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "lineage.json"
@@ -288,18 +285,6 @@ def write_artifact(
     tmp.write_text(json.dumps(document, indent=1, sort_keys=True, default=str))
     tmp.replace(path)
     return path
-
-
-def edge_to_json(edge: ColumnEdge) -> dict[str, Any]:
-    return {
-        "target": edge.target,
-        "source": edge.source,
-        "mapping_type": edge.mapping_type,
-        "lineage_type": edge.lineage_type,
-        "transformation": edge.transformation,
-        "confidence": edge.confidence,
-        **({"role": edge.role} if edge.role else {}),
-    }
 
 
 # --- one repository, with its extraction_jobs row ---------------------------------------------

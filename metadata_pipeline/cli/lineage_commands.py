@@ -7,7 +7,6 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -109,7 +108,8 @@ def project_command(
     timeout_s: float,
 ) -> None:
     """Extract the dbt project at PATH and compute its column lineage, as JSON."""
-    from metadata_pipeline.ingest import IngestError, extract_project, extraction_to_json
+    from metadata_pipeline.ingest import IngestError, extract_project
+    from metadata_pipeline.lineage.document import lineage_document
     from metadata_pipeline.lineage.project_lineage import compute_project_lineage
 
     _quiet_sqlglot()
@@ -121,10 +121,7 @@ def project_command(
     result = compute_project_lineage(
         extraction, cache_dir=cache_dir, workers=workers, timeout_s=timeout_s, use_catalog=not no_catalog
     )
-    payload = extraction_to_json(extraction)
-    payload["column_lineage"] = [_edge_json(edge) for edge in result.edges]
-    payload["errors"] = list(payload.get("errors") or []) + _lineage_errors(result.statements)
-    text = json.dumps(payload, indent=2, default=str)
+    text = json.dumps(lineage_document(extraction, result), indent=2, default=str)
     if out is not None:
         try:
             out.write_text(text + "\n", encoding="utf-8")
@@ -139,27 +136,6 @@ def project_command(
         f"{stats['errors']} SQL errors, {stats['cache_hits']} cached, {time.perf_counter() - started:.2f}s",
         err=True,
     )
-
-
-def _edge_json(edge: Any) -> dict[str, Any]:
-    return {
-        "target": edge.target,
-        "source": edge.source,
-        "mapping_type": edge.mapping_type,
-        "lineage_type": edge.lineage_type,
-        "transformation": edge.transformation,
-        "confidence": edge.confidence,
-        "role": edge.role,
-    }
-
-
-def _lineage_errors(statements: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per-model SQL analysis problems, shaped like the extraction's own errors."""
-    return [
-        {"message": message, "kind": "sql", "file": None, "unique_id": unique_id, "line": None}
-        for unique_id, statement in statements.items()
-        for message in statement.errors
-    ]
 
 
 def _read_stdin() -> str:

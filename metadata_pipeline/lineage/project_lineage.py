@@ -336,7 +336,7 @@ class _ProjectRun:
         self._partial: set[str] = set()  # star models whose schema is a possibly partial list
         self._inputs: dict[str, tuple[list[tuple[TableKey, str]], dict[str, str]]] = {}
         self._name_cache: dict[str, str] = {}
-        self._table_cache: dict[str, str | None] = {}
+        self._table_cache: dict[tuple[str | None, str], str | None] = {}
         self.edges = EdgeList()
         self.errors: list[str] = []
         self.statements = StatementMap()
@@ -709,7 +709,7 @@ class _ProjectRun:
     def _context(self, uid: str, refs: tuple[tuple[str, str], ...], own: str) -> str | None:
         parts = [own]
         for table, resolved in refs:
-            if (self.resolve_table(table) or "") != resolved:
+            if (self.resolve_table(table, uid) or "") != resolved:
                 return None
             # A model reading itself (incremental) yields no edge, and its own state moves on
             # while it is absorbed: leave it out.
@@ -828,7 +828,7 @@ class _ProjectRun:
                         (target, source, mapping, "indirect", None, round(confidence * factor, 2), role)
                     )
         tables = sorted({table for table, _ in sources})
-        refs = tuple((table, self.resolve_table(table) or "") for table in tables)
+        refs = tuple((table, self.resolve_table(table, uid) or "") for table in tables)
         distinct = tuple(sorted({source for source, _ in sources.values() if source is not None}))
         return rows, direct, refs, distinct
 
@@ -840,7 +840,7 @@ class _ProjectRun:
 
     def _source(self, uid: str, table: str, column: str) -> tuple[str | None, float]:
         """`unique_id.column` for an upstream (table, column), and a confidence factor."""
-        source_uid = self.resolve_table(table)
+        source_uid = self.resolve_table(table, uid)
         if source_uid == uid:
             return None, 1.0  # incremental models read themselves; that is not lineage
         if source_uid is None:
@@ -862,13 +862,36 @@ class _ProjectRun:
             folded = self._folded[uid] = {key.casefold(): display for key, display in names.items()}
         return folded.get(column.casefold(), column)
 
-    def resolve_table(self, table: str) -> str | None:
-        """The unique_id of a table named in lineage output (db.schema.name, any case)."""
-        if table in self._table_cache:
-            return self._table_cache[table]
-        uid = self._resolve_table(table)
-        self._table_cache[table] = uid
+    def resolve_table(self, table: str, reader: str | None = None) -> str | None:
+        """The unique_id of a table named in lineage output (db.schema.name, any case).
+
+        Two nodes can share a relation (a seed and a source declared over the seed's table); the
+        one `reader` depends on is the one it reads, so its recorded dependencies are tried first.
+        """
+        key = (reader, table)
+        if key in self._table_cache:
+            return self._table_cache[key]
+        uid = self._resolve_among_dependencies(table, reader) if reader else None
+        if uid is None:
+            uid = self._resolve_table(table)
+        self._table_cache[key] = uid
         return uid
+
+    def _resolve_among_dependencies(self, table: str, reader: str) -> str | None:
+        deps = self.deps.get(reader)
+        if not deps:
+            return None
+        folded = tuple(p.casefold() for p in table.split("."))
+        matches = set()
+        for dep in deps:
+            key = self._relation_keys.get(dep)
+            if not key:
+                continue
+            dep_key = tuple(map(str.casefold, key))
+            n = min(len(dep_key), len(folded))
+            if dep_key[-n:] == folded[-n:]:
+                matches.add(dep)
+        return matches.pop() if len(matches) == 1 else None
 
     def _resolve_table(self, table: str) -> str | None:
         if table in self.objects:

@@ -258,3 +258,56 @@ def test_dbt_adds_its_snapshot_columns_even_behind_a_star() -> None:
     for name in ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"):
         assert _direct(lineage.edges, f"{snap}.{name}") == {"": "Calculated"}
     assert _direct(lineage.edges, f"{snap}.*") == {f"{SRC_CUSTOMERS}.*": "Direct"}
+
+
+@pytest.mark.parametrize("declared_first", ["seed", "source"])
+def test_a_relation_shared_by_a_seed_and_a_source_resolves_to_the_one_the_model_depends_on(
+    declared_first: str,
+) -> None:
+    # A common dbt pattern: seeds load raw tables and sources are declared over the same tables.
+    # A model that reads `source('raw', 'payments')` has its lineage on the source, whichever of
+    # the two nodes the extraction happens to list first.
+    from metadata_pipeline.ingest.extraction import ColumnInfo, DbtObject, Dependency
+
+    seed = DbtObject(
+        "seed.shop.payments",
+        "payments",
+        "seed",
+        database="shop",
+        schema="raw",
+        alias="payments",
+        materialization="seed",
+        catalog_columns=[ColumnInfo("amount", "INTEGER", source="catalog")],
+    )
+    source = DbtObject(
+        "source.shop.raw.payments",
+        "payments",
+        "source",
+        database="shop",
+        schema="raw",
+        alias="payments",
+        catalog_columns=[ColumnInfo("amount", "INTEGER", source="catalog")],
+    )
+    model = DbtObject(
+        "model.shop.stg_payments",
+        "stg_payments",
+        "model",
+        database="shop",
+        schema="main",
+        alias="stg_payments",
+        materialization="view",
+        compiled_sql='select amount as amount_cents from "shop"."raw"."payments"',
+    )
+    nodes = [seed, source] if declared_first == "seed" else [source, seed]
+    extraction = Extraction(
+        project_name="shop",
+        project_root=".",
+        tier="GOLD",
+        adapter_type="duckdb",
+        objects=[*nodes, model],
+        dependencies=[Dependency(model.unique_id, source.unique_id, "manifest", dependency_type="source")],
+    )
+    lineage = compute_project_lineage(extraction, workers=1)
+    assert _direct(lineage.edges, "model.shop.stg_payments.amount_cents") == {
+        "source.shop.raw.payments.amount": "Direct"
+    }
