@@ -18,6 +18,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from metadata_pipeline.catalog.models import AuditLog, Column, Dataset, Lineage
+from metadata_pipeline.sync.diff import COLUMN_KEYS
 from metadata_pipeline.sync.documents import chunks, lineage_key
 from metadata_pipeline.sync.yaml_format import ColumnSpec, DatasetDocument, DatasetSpec, LineageSpec
 
@@ -32,18 +33,6 @@ DATASET_FIELDS: dict[str, str] = {
     "description": "description",
     "metadata": "metadata_",
 }
-COLUMN_FIELDS = (
-    "name",
-    "data_type",
-    "description",
-    "business_name",
-    "is_primary_key",
-    "is_foreign_key",
-    "is_nullable",
-    "transformation_logic",
-    "position",
-    "pii_category",
-)
 REFERENCE_FIELDS = ("reference_column_id", "reference_type", "reference_description")
 _SYNC = {"synchronize_session": "fetch"}  # keep the session's identity map true after bulk deletes
 
@@ -217,10 +206,10 @@ def _new_column(ctx: ApplyContext, ds: Dataset, spec: ColumnSpec) -> Column:
         dataset_id=ds.dataset_id,
         fqn=_column_fqn(ds.fqn, spec.name),
         extracted_from="git",
-        **{f: getattr(spec, f) for f in COLUMN_FIELDS},
+        **{f: getattr(spec, f) for f in COLUMN_KEYS},
     )
     ctx.session.add(col)
-    ctx.mark_human(col, [f for f in COLUMN_FIELDS if getattr(spec, f) is not None])
+    ctx.mark_human(col, [f for f in COLUMN_KEYS if getattr(spec, f) is not None])
     ctx.audit(
         ds.dataset_id,
         "column",
@@ -235,7 +224,7 @@ def _new_column(ctx: ApplyContext, ds: Dataset, spec: ColumnSpec) -> Column:
 
 def _update_column(ctx: ApplyContext, ds: Dataset, col: Column, old_name: str, spec: ColumnSpec) -> list[str]:
     changed = []
-    for f in COLUMN_FIELDS:
+    for f in COLUMN_KEYS:
         old = old_name if f == "name" else getattr(col, f)
         if old != getattr(spec, f):
             setattr(col, f, getattr(spec, f))

@@ -26,6 +26,7 @@ SCALAR_FIELDS = (
     "metadata",
 )
 LIST_FIELDS = ("references", "lineage")
+# The column attributes a file carries, as the catalog and the YAML both name them.
 COLUMN_KEYS = (
     "name",
     "data_type",
