@@ -30,6 +30,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from metadata_pipeline.vocabulary import (
+    ENTITY_SUBTYPES,
+    ENTITY_TYPES,
+    LINEAGE_TYPES,
+    MAPPING_TYPES,
+    MEDALLION_LAYERS,
+)
+
 # Named constraints so Alembic autogenerate and both dialects agree on names.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,11 +49,6 @@ NAMING_CONVENTION = {
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
-MEDALLION_LAYERS = ("Raw", "Bronze", "Silver", "Gold")
-ENTITY_TYPES = ("Table", "Staging", "PersistentStaging", "DataVault", "DataMart")
-ENTITY_SUBTYPES = ("Dimension", "Fact", "Hub", "Link", "Satellite", "LinkSatellite", "PIT", "Bridge")
-MAPPING_TYPES = ("Direct", "Transform", "Derived", "Calculated")
-LINEAGE_TYPES = ("direct", "indirect")
 REFERENCE_TYPES = ("FK", "BusinessKey", "NaturalKey")
 SYNC_STATUSES = ("synced", "pending", "conflict", "error")
 DATASET_STATUSES = ("Draft", "Active", "Deprecated", "Deleted")

@@ -14,9 +14,6 @@ from metadata_pipeline.enrich.models import (
     ColumnRequest,
     DatasetEnrichment,
     DatasetRequest,
-    EntitySubtype,
-    EntityType,
-    MedallionLayer,
     PiiCategory,
     TokenUsage,
     UpstreamColumn,
@@ -33,6 +30,7 @@ from metadata_pipeline.enrich.run import (
     EnrichmentStats,
     enrich_extraction,
 )
+from metadata_pipeline.vocabulary import EntitySubtype, EntityType, MedallionLayer
 
 __all__ = [
     "DEFAULT_PRICES",

@@ -11,9 +11,12 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MedallionLayer = Literal["Raw", "Bronze", "Silver", "Gold"]
-EntityType = Literal["Table", "Staging", "PersistentStaging", "DataVault", "DataMart"]
-EntitySubtype = Literal["Dimension", "Fact", "Hub", "Link", "Satellite", "LinkSatellite", "PIT", "Bridge"]
+from metadata_pipeline.vocabulary import (
+    EntitySubtype,
+    EntityType,
+    MedallionLayer,
+)
+
 # A closed list so the catalog can filter on it; "other" catches sensitive data outside the named kinds
 # (health, biometrics, free text about a person...) rather than forcing a wrong label.
 PiiCategory = Literal[
@@ -29,9 +32,6 @@ PiiCategory = Literal[
     "other",
 ]
 
-MEDALLION_LAYERS: tuple[str, ...] = get_args(MedallionLayer)
-ENTITY_TYPES: tuple[str, ...] = get_args(EntityType)
-ENTITY_SUBTYPES: tuple[str, ...] = get_args(EntitySubtype)
 PII_CATEGORIES: tuple[str, ...] = get_args(PiiCategory)
 
 # Which subtypes belong under which entity type (seed 000's hierarchy); anything else is dropped.

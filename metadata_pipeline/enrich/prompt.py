@@ -14,19 +14,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from metadata_pipeline.enrich.enricher import InvalidAnswer
 from metadata_pipeline.enrich.models import (
-    ENTITY_SUBTYPES,
-    ENTITY_TYPES,
-    MEDALLION_LAYERS,
     PII_CATEGORIES,
     ColumnEnrichment,
     DatasetEnrichment,
     DatasetRequest,
-    EntitySubtype,
-    EntityType,
-    MedallionLayer,
     PiiCategory,
     TokenUsage,
     consistent_subtype,
+)
+from metadata_pipeline.vocabulary import (
+    ENTITY_SUBTYPES,
+    ENTITY_TYPES,
+    MEDALLION_LAYERS,
+    EntitySubtype,
+    EntityType,
+    MedallionLayer,
 )
 
 PROMPT_VERSION = "enrich-prompt-v1"

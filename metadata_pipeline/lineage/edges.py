@@ -7,10 +7,9 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import starmap
-from typing import Any, Literal, overload
+from typing import Any, overload
 
-MappingType = Literal["Direct", "Transform", "Derived", "Calculated"]
-LineageType = Literal["direct", "indirect"]
+from metadata_pipeline.vocabulary import LineageType, MappingType
 
 
 @dataclass(frozen=True)

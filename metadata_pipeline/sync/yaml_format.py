@@ -40,15 +40,20 @@ from pydantic import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from metadata_pipeline.catalog.models import (
+from metadata_pipeline.catalog.models import REFERENCE_TYPES
+from metadata_pipeline.sync.errors import YamlFormatError
+from metadata_pipeline.vocabulary import (
     ENTITY_SUBTYPES,
     ENTITY_TYPES,
     LINEAGE_TYPES,
     MAPPING_TYPES,
     MEDALLION_LAYERS,
-    REFERENCE_TYPES,
+    EntitySubtype,
+    EntityType,
+    LineageType,
+    MappingType,
+    MedallionLayer,
 )
-from metadata_pipeline.sync.errors import YamlFormatError
 
 FORMAT_VERSION = "1.0"
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a dataset file is a few KB; anything this large is not ours
@@ -133,9 +138,9 @@ class LineageSpec(_Spec):
     upstream_column_name: str | None = None
     downstream_column_uuid: UUID | None = None
     downstream_column_name: str | None = None
-    mapping_type: Literal["Direct", "Transform", "Derived", "Calculated"]
+    mapping_type: MappingType
     transformation_expression: OptionalText = None
-    lineage_type: Literal["direct", "indirect"] = "direct"
+    lineage_type: LineageType = "direct"
     role: Short | None = None
 
     @field_validator("mapping_type", mode="before")
@@ -167,11 +172,9 @@ class DatasetSpec(_Spec):
     uuid: UUID
     fqn: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
     name: Name
-    medallion_layer: Literal["Raw", "Bronze", "Silver", "Gold"] | None = None
-    entity_type: Literal["Table", "Staging", "PersistentStaging", "DataVault", "DataMart"] | None = None
-    entity_subtype: (
-        Literal["Dimension", "Fact", "Hub", "Link", "Satellite", "LinkSatellite", "PIT", "Bridge"] | None
-    ) = None
+    medallion_layer: MedallionLayer | None = None
+    entity_type: EntityType | None = None
+    entity_subtype: EntitySubtype | None = None
     materialization_type: Short | None = None
     description: OptionalText = None
     metadata: dict[str, JsonValue] | None = None
