@@ -41,6 +41,7 @@ from metadata_pipeline.ingest.extraction import ColumnInfo, DbtObject, Dependenc
 from metadata_pipeline.lineage.edges import ColumnEdge  # noqa: E402
 from metadata_pipeline.lineage.project_lineage import (  # noqa: E402
     ProjectLineage,
+    _is_python_model,
     _ProjectRun,
     compute_project_lineage,
 )
@@ -147,10 +148,14 @@ def without_catalog(extraction: Extraction) -> Extraction:
 
 
 def _model_ids(extraction: Extraction) -> list[str]:
+    """Models and snapshots with compiled SQL (a Python model's compiled code is Python)."""
     return [
         o.unique_id
         for o in extraction.objects
-        if o.resource_type in ("model", "snapshot") and (o.compiled_sql or "").strip() and o.enabled
+        if o.resource_type in ("model", "snapshot")
+        and (o.compiled_sql or "").strip()
+        and o.enabled
+        and not _is_python_model(o.compiled_sql or "")
     ]
 
 

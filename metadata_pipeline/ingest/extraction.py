@@ -55,6 +55,9 @@ class DbtObject:
     source_name: str | None = None  # for sources: the `source('x', ...)` name
     original_file_path: str | None = None
     version: str | None = None  # a versioned model's version (`model.pkg.name.v2` has "2")
+    # Snapshots: the bookkeeping columns dbt adds, under the names the project configured
+    # (`snapshot_meta_column_names`, dbt 1.9+); empty means dbt's defaults.
+    snapshot_columns: list[str] = field(default_factory=list)
 
     @property
     def relation_name(self) -> str:

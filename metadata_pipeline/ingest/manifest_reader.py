@@ -238,7 +238,23 @@ def _node_object(unique_id: str, node: dict[str, Any], shape: ManifestShape) -> 
         enabled=config.get("enabled", True) is not False,
         original_file_path=node.get("original_file_path"),
         version=None if version is None else str(version),
+        snapshot_columns=_snapshot_columns(config) if resource_type == "snapshot" else [],
     )
+
+
+# dbt's snapshot bookkeeping columns, in the order dbt adds them.
+_SNAPSHOT_META_COLUMNS = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
+
+
+def _snapshot_columns(config: dict[str, Any]) -> list[str]:
+    """The columns dbt adds to a snapshot, renamed as `snapshot_meta_column_names` says."""
+    renamed = config.get("snapshot_meta_column_names") or {}
+    if not isinstance(renamed, dict):
+        renamed = {}
+    names = list(_SNAPSHOT_META_COLUMNS)
+    if config.get("hard_deletes") == "new_record" or renamed.get("dbt_is_deleted"):
+        names.append("dbt_is_deleted")
+    return [str(renamed.get(name) or name) for name in names]
 
 
 def _source_object(unique_id: str, source: dict[str, Any]) -> DbtObject:

@@ -451,9 +451,13 @@ class _ProjectRun:
 
     def _own_state(self, uid: str) -> str:
         """What absorbing `uid`'s statement depends on besides the statement itself: its resource
-        type and the schema it was seeded with. (Its display names follow from that schema and the
-        dialect; its schema.yml columns either are that schema or, under a catalog, go unread.)"""
-        return f"{self.objects[uid].resource_type}\x1f{self._seeds.get(uid, '')}"
+        type, the schema it was seeded with and, for snapshots, dbt's column names. (Its display
+        names follow from that schema and the dialect; its schema.yml columns either are that schema
+        or, under a catalog, go unread.)"""
+        obj = self.objects[uid]
+        # A snapshot's bookkeeping column names are config, not SQL.
+        extra = "\x1f".join(obj.snapshot_columns)
+        return f"{obj.resource_type}\x1f{self._seeds.get(uid, '')}\x1f{extra}"
 
     # ------------------------------------------------------------------------------ order
 
@@ -730,7 +734,7 @@ class _ProjectRun:
         produced = {c.column.casefold() for c in lineage.columns}
         if self.objects[uid].resource_type == "snapshot":
             # dbt adds these itself (see `_snapshot_edges`); they do not come through the star.
-            produced |= {c.casefold() for c in SNAPSHOT_COLUMNS}
+            produced |= {c.casefold() for c in _snapshot_columns(self.objects[uid])}
         added = [
             ColumnLineage(
                 column=name,
@@ -753,7 +757,9 @@ class _ProjectRun:
         obj = self.objects[uid]
         produced = [c.column for c in lineage.columns if c.column != "*"]
         if obj.resource_type == "snapshot":
-            produced += [c for c in SNAPSHOT_COLUMNS if c.casefold() not in {p.casefold() for p in produced}]
+            produced += [
+                c for c in _snapshot_columns(obj) if c.casefold() not in {p.casefold() for p in produced}
+            ]
         has_star = any(c.column == "*" for c in lineage.columns)
         if has_star and current is not None:
             # Its SQL's columns are unknown, so its schema.yml list stays its schema, but nothing
@@ -952,7 +958,7 @@ class _ProjectRun:
             extra = (
                 [] if "*" in produced or not self.use_catalog else [c.name for c in obj.catalog_columns or []]
             )
-            for name in dict.fromkeys([*SNAPSHOT_COLUMNS, *extra]):
+            for name in dict.fromkeys([*_snapshot_columns(obj), *extra]):
                 if name.casefold() not in produced:
                     target = f"{uid}.{self._display(uid, name)}"
                     self._emit(
@@ -978,6 +984,11 @@ class _ProjectRun:
             stats=stats,
             statements=self.statements,
         )
+
+
+def _snapshot_columns(obj: DbtObject) -> Sequence[str]:
+    """The bookkeeping columns dbt adds to a snapshot, under the project's names for them."""
+    return obj.snapshot_columns or SNAPSHOT_COLUMNS
 
 
 def _is_python_model(code: str) -> bool:

@@ -167,6 +167,31 @@ def test_sources_columns_and_versions(tmp_path: Path) -> None:
     assert orders.description == "The raw system"
 
 
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({}, ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"]),
+        (
+            {"snapshot_meta_column_names": {"dbt_valid_to": "valid_to", "dbt_scd_id": "scd_id"}},
+            ["scd_id", "dbt_updated_at", "dbt_valid_from", "valid_to"],
+        ),
+        (
+            {"hard_deletes": "new_record"},
+            ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to", "dbt_is_deleted"],
+        ),
+    ],
+)
+def test_snapshot_bookkeeping_columns_follow_the_config(
+    tmp_path: Path, config: dict[str, Any], expected: list[str]
+) -> None:
+    uid, snap = node("snapshot", "orders_snapshot", version=12, materialized="snapshot")
+    snap["config"].update(config)
+    data = manifest(12, nodes=[(uid, snap), node("model", "orders", version=12)])
+    objects = read_manifest(write_json(tmp_path / "manifest.json", data)).by_id()
+    assert objects[uid].snapshot_columns == expected
+    assert objects["model.shop.orders"].snapshot_columns == []
+
+
 def test_windows_paths_become_posix(tmp_path: Path) -> None:
     uid, data = node("model", "a", version=12)
     data["original_file_path"] = "models\\staging\\a.sql"

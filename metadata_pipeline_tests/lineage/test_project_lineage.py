@@ -260,6 +260,34 @@ def test_dbt_adds_its_snapshot_columns_even_behind_a_star() -> None:
     assert _direct(lineage.edges, f"{snap}.*") == {f"{SRC_CUSTOMERS}.*": "Direct"}
 
 
+def test_snapshot_columns_follow_the_names_the_project_configured() -> None:
+    from metadata_pipeline.ingest.extraction import DbtObject, Dependency
+
+    snap = "snapshot.shop.customers_snapshot"
+    extraction = shop_extraction(with_catalog=False)
+    renamed = ["_scd_id", "_scd_updated_at", "_scd_start", "_scd_end", "_scd_is_deleted"]
+    snapshot = DbtObject(
+        snap,
+        "customers_snapshot",
+        "snapshot",
+        database="shop",
+        schema="snapshots",
+        alias="customers_snapshot",
+        materialization="snapshot",
+        compiled_sql='select * from "shop"."raw"."customers"',
+        snapshot_columns=renamed,
+    )
+    extraction = replace(
+        extraction,
+        objects=[*extraction.objects, snapshot],
+        dependencies=[*extraction.dependencies, Dependency(snap, SRC_CUSTOMERS, "manifest")],
+    )
+    lineage = compute_project_lineage(extraction, workers=1)
+    for name in renamed:
+        assert _direct(lineage.edges, f"{snap}.{name}") == {"": "Calculated"}
+    assert not any(e.target == f"{snap}.dbt_scd_id" for e in lineage.edges)
+
+
 @pytest.mark.parametrize("declared_first", ["seed", "source"])
 def test_a_relation_shared_by_a_seed_and_a_source_resolves_to_the_one_the_model_depends_on(
     declared_first: str,
