@@ -1,17 +1,23 @@
-"""Lineage first: carry documented descriptions down Direct (pass-through / rename) column edges.
+"""Lineage first: carry documented descriptions down Direct (pass-through / rename) column edges
+and cast-only Transform edges (a cast changes the type, not what the value means).
 
 As dbt Cloud does for reused columns: `customer_id` selected unchanged from a documented staging model
 means the same thing downstream, so it needs no model call. Datasets are visited parents first so a
-description travels any number of hops in one pass. Only Direct edges qualify; a Transform or an
-aggregate changes the meaning, and those columns are left to a provider (with the upstream text as
+description travels any number of hops in one pass. Only those edges qualify; any other Transform
+or an aggregate changes the meaning, and those columns are left to a provider (with the upstream text as
 context). A column fed by several documented upstreams that disagree is ambiguous and also left alone.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from metadata_pipeline.enrich.context import (
     DatasetView,
@@ -52,12 +58,32 @@ class Propagated:
 
 
 def direct_sources(edges: Iterable[ColumnEdge]) -> dict[str, list[str]]:
-    """target ref (lower-cased column) -> its Direct source refs."""
+    """target ref (lower-cased column) -> the source refs whose meaning it keeps."""
     sources: dict[str, list[str]] = defaultdict(list)
     for edge in edges:
-        if edge.mapping_type == "Direct" and edge.lineage_type == "direct" and edge.source:
+        if edge.lineage_type == "direct" and edge.source and keeps_meaning(edge):
             sources[_key(edge.target)].append(edge.source)
     return sources
+
+
+def keeps_meaning(edge: ColumnEdge) -> bool:
+    """A copy (Direct) or a cast of one column (`CAST(amount AS DECIMAL(10, 2))`)."""
+    if edge.mapping_type == "Direct":
+        return True
+    return edge.mapping_type == "Transform" and _is_cast_of_a_column(edge.transformation or "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_cast_of_a_column(transformation: str) -> bool:
+    if "CAST" not in transformation.upper():
+        return False
+    try:
+        node = sqlglot.parse_one(transformation)
+    except SqlglotError:
+        return False
+    while isinstance(node, (exp.Paren, exp.Cast)):
+        node = node.this  # (TryCast is a Cast)
+    return isinstance(node, exp.Column)
 
 
 def _key(ref: str) -> str:

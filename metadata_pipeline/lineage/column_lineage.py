@@ -5,12 +5,12 @@ generic SQL) and is written to `errors`; a qualify failure retries with gentler 
 written to `warnings` (or to `errors` when no column could be qualified). Every fallback lowers
 `confidence`. Classification of each output column:
 
-- Direct: a copy of one column, renamed or not, through any number of CTEs/subqueries, or a
-  cast-only wrapper around one (the cast's text is kept in `transformation`: a cast keeps the
-  value's meaning, so descriptions may follow it). Set-operation branches that each copy a column
-  keep the output Direct, with one upstream per branch.
-- Transform: an expression over one input: one column (UPPER(a), SUM(a), a::date + 1) or one
-  UNION-fed column (each branch contributing one column).
+- Direct: a copy of one column, renamed or not, through any number of CTEs/subqueries.
+  Set-operation branches that each copy a column keep the output Direct, with one upstream per
+  branch.
+- Transform: an expression over one input: one column (UPPER(a), SUM(a), CAST(a AS date), a::date
+  + 1) or one UNION-fed column (each branch contributing one column). A cast changes the value's
+  type, so it is a transformation; enrichment still lets descriptions follow a cast-only edge.
 - Derived: an expression over several inputs (a + b, COALESCE(a, b), CASE WHEN c THEN a END).
 - Calculated: no source column at all (literals, CURRENT_TIMESTAMP, COUNT(*), ROW_NUMBER() OVER...).
 
@@ -38,6 +38,7 @@ from sqlglot.optimizer.scope import build_scope
 from metadata_pipeline.lineage.dialects import dialect_instance, fallback_dialects, normalize_dialect
 from metadata_pipeline.lineage.edges import LineageType, MappingType
 from metadata_pipeline.lineage.lineage_schema import LineageSchema, TableKey, table_key
+from metadata_pipeline.lineage.parse_repairs import repair
 from metadata_pipeline.lineage.readable import ExprText, Renderer
 from metadata_pipeline.lineage.scope_walk import (
     USING_META,
@@ -46,14 +47,13 @@ from metadata_pipeline.lineage.scope_walk import (
     ScopeResult,
     ScopeWalker,
     TableNamer,
-    is_cast,
     mark_projection_names,
     merge_branches,
 )
 from metadata_pipeline.lineage.statements import MERGE, SourceQuery, StatementShape, shape_of
 
 # Bumped whenever a change to the engine can change its output: part of every cache key.
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 # Confidence multipliers for each way a statement can fall short of a clean, schema-backed read.
 _FALLBACK_DIALECT_FACTOR = 0.8
@@ -216,7 +216,13 @@ class _StatementRun:
                 index, source, shape, target_key, lineage_schema, namer
             )
             factor = min(factor, qualify_factor)
-            outputs = _combine(outputs, query_outputs) if source.by_name else outputs + query_outputs
+            if source.indirect_only:
+                for _name, trace in query_outputs:
+                    indirect.update(dict.fromkeys(trace.indirect))
+            elif source.by_name:
+                outputs = _combine(outputs, query_outputs)
+            else:
+                outputs = outputs + query_outputs
             if walker is not None:
                 tables.update(walker.tables)
         if not shape.queries and shape.columns:
@@ -236,6 +242,7 @@ class _StatementRun:
     def _shape(self, statement: exp.Expr, rewrite: Rewrite | None) -> StatementShape:
         if rewrite is not None:
             statement = rewrite(statement)
+        statement = repair(statement, self.dialect)
         statement = normalize_identifiers(statement, dialect=dialect_instance(self.dialect))
         return shape_of(statement)
 
@@ -377,14 +384,20 @@ def _target_outputs(
     outputs = scope_result.columns
     if source.by_name:
         return outputs
+    static = {name.casefold() for name in source.static_columns}
+    constants = [
+        (name, ColumnTrace(frozenset(), frozenset(), ExprText(value), direct=False))
+        for name, value in source.static_columns.items()
+    ]
     names = source.target_columns
     if names is None and target_key is not None and source.fill_from_target:
-        known = schema.columns_of(target_key)
+        known = [name for name in schema.columns_of(target_key) or {} if name.casefold() not in static]
         if known and len(known) >= len(outputs) and all(n != "*" for n, _ in outputs):
-            names = list(known)
+            names = known
     if not names:
-        return outputs
-    return [(names[i] if i < len(names) else n, t) for i, (n, t) in enumerate(outputs)]
+        return outputs + constants
+    named = [(names[i] if i < len(names) else n, t) for i, (n, t) in enumerate(outputs)]
+    return named + constants
 
 
 def _values_lineage(
@@ -402,7 +415,7 @@ def _column_lineage(
 ) -> ColumnLineage:
     mapping = classify(trace)
     transformation: str | None = None
-    if mapping != "Direct" or is_cast(trace):
+    if mapping != "Direct":
         transformation = renderer.sql(trace, dialect)
     upstreams = sorted(trace.upstreams)
     indirect = sorted(trace.indirect)

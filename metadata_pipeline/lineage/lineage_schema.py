@@ -52,7 +52,8 @@ class LineageSchema(MappingSchema):
         """Build from user input: keys are 1-3 part names (strings parsed in `dialect`, or tuples).
 
         Names are normalized the way `dialect` normalizes unquoted identifiers; a quoted name
-        (`'"MixedCase"'`) keeps its case.
+        (`'"MixedCase"'`) keeps its case, and so does a mixed-case column name in a dialect that
+        folds unquoted names to one case: only a quoted identifier can be stored that way.
         """
         tables: dict[TableKey, dict[str, str]] = {}
         for raw_key, columns in (mapping or {}).items():
@@ -61,7 +62,7 @@ class LineageSchema(MappingSchema):
                 continue
             normalized = tables.setdefault(key, {})
             for column, data_type in columns.items():
-                normalized[column_key(str(column), dialect)] = str(data_type) if data_type else "UNKNOWN"
+                normalized[_input_column_key(str(column), dialect)] = str(data_type) if data_type else "UNKNOWN"
         return cls(tables, dialect=dialect)
 
     @property
@@ -162,6 +163,14 @@ def column_key(name: str, dialect: str = "") -> str:
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _input_column_key(name: str, dialect: str) -> str:
+    """A column name from a user's schema: `CustomerId` in Postgres (or Snowflake) can only be a
+    quoted name stored exactly so; all-lower or all-upper names are normalized as usual."""
+    if _PLAIN_NAME.match(name) and not name.islower() and not name.isupper() and _plain_case(dialect):
+        return name
+    return column_key(name, dialect)
 
 
 @functools.lru_cache(maxsize=64)

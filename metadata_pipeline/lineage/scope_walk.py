@@ -15,9 +15,9 @@ Rules the walk applies, in one place:
   they flow to every column that reads from it. A window function's own PARTITION BY / ORDER BY are
   indirect for that column only (partition_by, window_order): they choose which rows feed the value
   but are not the value. EXISTS subqueries contribute only their filters.
-- `direct` marks a copy of one column: a bare reference, a rename, a cast-only wrapper (a cast keeps
-  the meaning of the value, so descriptions may follow it), a USING-join key, or set-operation
-  branches that are each such a copy. NULL branches of a set operation do not break a copy.
+- `direct` marks a copy of one column: a bare reference, a rename, a USING-join key, or
+  set-operation branches that are each such a copy (a cast is not a copy: it changes the type).
+  NULL branches of a set operation, cast or not, do not break a copy.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ STAR_META = "mp_star"  # meta key on selects that had a `*` before qualification
 USING_META = "mp_using"  # meta key on joins: the USING key names (case-folded) before qualification
 _CLAUSE_ROLES: tuple[tuple[str, str], ...] = (
     ("where", "filter"),
+    ("prewhere", "filter"),  # ClickHouse: a WHERE applied before reading the other columns
     ("group", "group_by"),
     ("having", "having"),
     ("qualify", "qualify"),
@@ -266,6 +267,13 @@ class ScopeWalker:
             clause = select.args.get(key)
             if clause is not None:
                 row |= self._clause_indirect(clause, scope, role, aliases)
+        group = select.args.get("group")
+        if isinstance(group, exp.Group) and group.args.get("all"):
+            # GROUP BY ALL groups by every projection that is not an aggregate.
+            for projection in select.expressions:
+                value = projection.unalias()
+                if not _is_star(projection) and not value.find(exp.AggFunc):
+                    row |= self._clause_indirect(value, scope, "group_by", aliases)
 
         result.row_indirect = frozenset(row)
         if row:
@@ -354,7 +362,7 @@ class ScopeWalker:
         )
 
     def _is_copy(self, expression: exp.Expr, scope: Scope, aliases: dict[str, ColumnTrace] | None) -> bool:
-        node = unwrap_copy(expression)
+        node = unwrap_parens(expression)
         if isinstance(node, exp.Coalesce) and _is_using_key(node):
             return all(self._is_copy(arg, scope, aliases) for arg in _coalesce_args(node))
         if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
@@ -379,6 +387,19 @@ class ScopeWalker:
             return
         if isinstance(node, exp.Window):
             self._visit_window(node, scope, role, acc, aliases, lambda_params)
+            return
+        if isinstance(node, exp.Order) and node.this is not None:
+            # An aggregate's own ORDER BY (`string_agg(s, ',' ORDER BY d)`, LISTAGG ... WITHIN
+            # GROUP): it orders the values, it is not one of them.
+            self._visit(node.this, scope, role, acc, aliases, lambda_params)
+            for ordered in node.expressions:
+                self._visit(ordered, scope, role or "order_by", acc, aliases, lambda_params)
+            return
+        if isinstance(node, exp.WithinGroup) and not _orders_its_values(node.this):
+            self._visit(node.this, scope, role, acc, aliases, lambda_params)
+            order = node.expression
+            if order is not None:
+                self._visit(order, scope, role or "order_by", acc, aliases, lambda_params)
             return
         if isinstance(node, exp.Lambda):
             params = frozenset(p.name for p in node.expressions)
@@ -407,11 +428,12 @@ class ScopeWalker:
         lambda_params: frozenset[str],
     ) -> None:
         self._visit(node.this, scope, role, acc, aliases, lambda_params)
-        for partition in node.args.get("partition_by") or []:
-            self._visit(partition, scope, role or "partition_by", acc, aliases, lambda_params)
-        order = node.args.get("order")
-        if order is not None:
-            self._visit(order, scope, role or "window_order", acc, aliases, lambda_params)
+        for window in (node, *_named_windows(node)):
+            for partition in window.args.get("partition_by") or []:
+                self._visit(partition, scope, role or "partition_by", acc, aliases, lambda_params)
+            order = window.args.get("order")
+            if order is not None:
+                self._visit(order, scope, role or "window_order", acc, aliases, lambda_params)
 
     def _visit_subquery(self, node: exp.Expr, scope: Scope, role: str | None, acc: _Acc) -> None:
         sub_scope = next((s for s in scope.subquery_scopes if s.expression is node), None)
@@ -807,6 +829,34 @@ def _pivots(source: exp.Table | Scope | object) -> list[exp.Pivot]:
     return []
 
 
+# Ordered-set aggregates whose WITHIN GROUP (ORDER BY x) names the values themselves.
+_ORDERED_SET_AGGREGATES = (exp.PercentileCont, exp.PercentileDisc)
+_ORDERED_SET_NAMES = frozenset({"mode", "percentile_cont", "percentile_disc", "median", "rank", "dense_rank"})
+
+
+def _orders_its_values(function: exp.Expr) -> bool:
+    if isinstance(function, _ORDERED_SET_AGGREGATES):
+        return True
+    name = function.name if isinstance(function, exp.Anonymous) else type(function).__name__
+    return str(name).lower() in _ORDERED_SET_NAMES
+
+
+def _named_windows(window: exp.Window) -> list[exp.Window]:
+    """The `WINDOW w AS (...)` definitions an `OVER w` (or `OVER (w ...)`) builds on, innermost
+    reference first."""
+    select = window.find_ancestor(exp.Select)
+    definitions = {d.name: d for d in (select.args.get("windows") or [])} if select else {}
+    found: list[exp.Window] = []
+    reference = window.args.get("alias") or (window.this if isinstance(window.this, exp.Identifier) else None)
+    seen: set[str] = set()
+    while isinstance(reference, exp.Identifier) and reference.name in definitions and reference.name not in seen:
+        seen.add(reference.name)
+        definition = definitions[reference.name]
+        found.append(definition)
+        reference = definition.args.get("alias")
+    return found
+
+
 def merge_branches(traces: list[ColumnTrace]) -> ColumnTrace:
     """One column fed by several set-operation branches (or MERGE clauses)."""
     if len(traces) == 1:
@@ -840,17 +890,6 @@ def is_null(trace: ColumnTrace) -> bool:
     )
 
 
-def is_cast(trace: ColumnTrace) -> bool:
-    """A cast-only wrapper around a column (its transformation text is worth keeping)."""
-    readable = trace.readable
-    if not isinstance(readable, ExprText):
-        return False
-    node = readable.node
-    while isinstance(node, exp.Paren):
-        node = node.this
-    return isinstance(node, exp.Cast)
-
-
 def mark_projection_names(query: exp.Expr, dialect: str) -> None:
     """Remember the SQL text of unaliased expressions, which qualify would name `_col_0`..."""
     for select in query.find_all(exp.Select):
@@ -881,6 +920,14 @@ def _is_star(projection: exp.Expr) -> bool:
     return isinstance(projection, exp.Star) or (
         isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
     )
+
+
+def unwrap_parens(expression: exp.Expr) -> exp.Expr:
+    """Strip what leaves a value exactly as it was: parentheses and aliases."""
+    node = expression
+    while isinstance(node, (exp.Paren, exp.Alias)):
+        node = node.this
+    return node
 
 
 def unwrap_copy(expression: exp.Expr) -> exp.Expr:

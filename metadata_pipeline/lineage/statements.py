@@ -32,6 +32,12 @@ class SourceQuery:
     by_name: bool = False  # outputs already carry their target column names (UPDATE/MERGE)
     # INSERT without a column list writes the target's columns in order, when the schema knows them.
     fill_from_target: bool = False
+    # Moves no values, only decides which rows the target keeps (MERGE ... THEN DELETE): its
+    # columns count as indirect lineage of the statement; its outputs are not target columns.
+    indirect_only: bool = False
+    # Hive/Spark `INSERT ... PARTITION (day = '2024-01-01') SELECT ...`: columns set to a constant,
+    # which the query's columns skip when they fill the target by position.
+    static_columns: dict[str, exp.Expr] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,8 +109,21 @@ def _insert_shape(insert: exp.Insert) -> StatementShape:
     if query is None:
         return StatementShape(kind=INSERT, target=target)
     query = _with_statement_ctes(insert, query)
-    source = SourceQuery(query, columns, fill_from_target=columns is None)
+    source = SourceQuery(
+        query, columns, fill_from_target=columns is None, static_columns=_static_partition(target)
+    )
     return StatementShape(kind=INSERT, queries=[source], target=target)
+
+
+def _static_partition(table: exp.Table | None) -> dict[str, exp.Expr]:
+    partition = table.args.get("partition") if table is not None else None
+    if not isinstance(partition, exp.Partition):
+        return {}
+    return {
+        eq.this.name: eq.expression
+        for eq in partition.expressions
+        if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column) and eq.expression is not None
+    }
 
 
 def _create_shape(create: exp.Create) -> StatementShape:
@@ -162,8 +181,13 @@ def _merge_shape(merge: exp.Merge) -> StatementShape:
             with_ = merge.args.get("with_")
             if with_ is not None:
                 query.set("with_", with_.copy())
-            queries.append(SourceQuery(query, by_name=True))
+            queries.append(SourceQuery(query, by_name=True, indirect_only=_is_delete(when)))
     return StatementShape(kind=MERGE, queries=queries, target=target)
+
+
+def _is_delete(when: exp.When) -> bool:
+    then = when.args.get("then")
+    return isinstance(then, exp.Var) and then.name.upper() == "DELETE"
 
 
 def _when_query(when: exp.When, target: exp.Table, using: exp.Expr, on: exp.Expr | None) -> exp.Select | None:
@@ -175,18 +199,29 @@ def _when_query(when: exp.When, target: exp.Table, using: exp.Expr, on: exp.Expr
     elif isinstance(then, exp.Update):
         projections = [_assignment(eq) for eq in then.expressions if isinstance(eq, exp.EQ)]
         if any(isinstance(e, exp.Star) for e in then.expressions):
-            projections.append(exp.Star())
-        select = exp.Select(expressions=[p for p in projections if p is not None])
-        select.set("from_", exp.From(this=using.copy()))
-        join = exp.Join(this=_bare(target), on=on.copy() if on is not None else None)
-        select.set("joins", [join])
+            # UPDATE SET *: every target column from the source's column of the same name.
+            projections.append(exp.Column(this=exp.Star(), table=exp.to_identifier(using.alias_or_name)))
+        select = _source_joined_to_target(projections, target, using, on)
+    elif _is_delete(when):
+        # Moves no value; what decides the deletion still shapes the target's rows.
+        select = _source_joined_to_target([exp.alias_(exp.Null(), "__deleted__")], target, using, on)
     else:
-        return None  # DELETE / DO NOTHING move no values
+        return None  # DO NOTHING moves nothing
     if not select.expressions:
         return None
     condition = when.args.get("condition")
     if condition is not None:
         select.set("where", exp.Where(this=condition.copy()))
+    return select
+
+
+def _source_joined_to_target(
+    projections: list[exp.Expr | None], target: exp.Table, using: exp.Expr, on: exp.Expr | None
+) -> exp.Select:
+    select = exp.Select(expressions=[p for p in projections if p is not None])
+    select.set("from_", exp.From(this=using.copy()))
+    join = exp.Join(this=_bare(target), on=on.copy() if on is not None else None)
+    select.set("joins", [join])
     return select
 
 

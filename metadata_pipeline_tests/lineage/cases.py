@@ -46,10 +46,10 @@ CASES: list[Case] = [
         ORDERS,
     ),
     Case(
-        "cast_only_is_direct",
+        "cast_is_a_transform",
         "duckdb",
         "select cast(amount as double) as amount from orders",
-        {"amount": ("Direct", {"orders.amount"})},
+        {"amount": ("Transform", {"orders.amount"})},
         ORDERS,
         transformations={"amount": "CAST(amount AS DOUBLE)"},
     ),
@@ -57,7 +57,7 @@ CASES: list[Case] = [
         "postgres_cast_shorthand",
         "postgres",
         "select ts::date as day from orders",
-        {"day": ("Direct", {"orders.ts"})},
+        {"day": ("Transform", {"orders.ts"})},
         ORDERS,
         transformations={"day": "CAST(ts AS DATE)"},
     ),
@@ -647,6 +647,39 @@ CASES: list[Case] = [
         {"events": {"id": "int", "tags": "text[]"}},
     ),
     Case(
+        "postgres_json_arrow_inside_function_arguments",
+        "postgres",
+        "select coalesce(payload->'name', fallback) as name from events",
+        {"name": ("Derived", {"events.payload", "events.fallback"})},
+        {"events": {"payload": "jsonb", "fallback": "text"}},
+    ),
+    Case(
+        "duckdb_json_arrow_inside_function_arguments",
+        "duckdb",
+        "select coalesce(payload->'name', fallback) as name from events",
+        {"name": ("Derived", {"events.payload", "events.fallback"})},
+        {"events": {"payload": "json", "fallback": "varchar"}},
+    ),
+    Case(
+        "postgres_set_returning_function_alias_is_its_column",
+        "postgres",
+        "select e.id, tag from events e, jsonb_array_elements_text(e.payload->'tags') as tag",
+        {"id": ("Direct", {"events.id"}), "tag": ("Transform", {"events.payload"})},
+        {"events": {"id": "int", "payload": "jsonb"}},
+    ),
+    Case(
+        "postgres_chained_set_returning_functions_in_a_correlated_subquery",
+        "postgres",
+        """select e.id,
+                  (select string_agg(distinct code, '|')
+                   from jsonb_array_elements(e.payload) as item,
+                        jsonb_array_elements_text(item->'codes') as code
+                   where item->>'kind' = 'x') as codes
+           from events e""",
+        {"id": ("Direct", {"events.id"}), "codes": ("Transform", {"events.payload"})},
+        {"events": {"id": "int", "payload": "jsonb"}},
+    ),
+    Case(
         "lambda_parameters_are_not_columns",
         "duckdb",
         "select list_transform(items, x -> x + 1) as bumped from events",
@@ -766,7 +799,7 @@ CASES: list[Case] = [
         "insert_select_with_column_list",
         "postgres",
         "insert into mart.daily (day, total) select ts::date, sum(amount) from orders group by 1",
-        {"day": ("Direct", {"orders.ts"}), "total": ("Transform", {"orders.amount"})},
+        {"day": ("Transform", {"orders.ts"}), "total": ("Transform", {"orders.amount"})},
         ORDERS,
         target="mart.daily",
         transformations={"day": "CAST(ts AS DATE)"},
@@ -921,6 +954,105 @@ CASES: list[Case] = [
             "id": ("Direct", {"analytics.staging.stg_orders.id"}),
             "status": ("Direct", {"analytics.staging.stg_orders.status"}),
         },
+    ),
+    # ------------------------------------------------------------ ordering inside aggregates
+    Case(
+        "aggregate_order_by_is_indirect",
+        "postgres",
+        "select customer_id, string_agg(status, ',' order by ts) as statuses from orders group by customer_id",
+        {"customer_id": ("Direct", {"orders.customer_id"}), "statuses": ("Transform", {"orders.status"})},
+        ORDERS,
+        indirect={("orders", "customer_id", "group_by"), ("orders", "ts", "order_by")},
+    ),
+    Case(
+        "listagg_within_group_order_is_indirect",
+        "snowflake",
+        "select listagg(status, ',') within group (order by ts) as statuses from orders",
+        {"STATUSES": ("Transform", {"ORDERS.STATUS"})},
+        ORDERS,
+        indirect={("ORDERS", "TS", "order_by")},
+    ),
+    Case(
+        "percentile_within_group_orders_its_values",
+        "snowflake",
+        "select percentile_cont(0.5) within group (order by amount) as median_amount from orders",
+        {"MEDIAN_AMOUNT": ("Transform", {"ORDERS.AMOUNT"})},
+        ORDERS,
+        indirect=set(),
+    ),
+    Case(
+        "named_window_keeps_partition_and_order",
+        "postgres",
+        "select id, sum(amount) over w as running from orders window w as (partition by customer_id order by ts)",
+        {"id": ("Direct", {"orders.id"}), "running": ("Transform", {"orders.amount"})},
+        ORDERS,
+        indirect={("orders", "customer_id", "partition_by"), ("orders", "ts", "window_order")},
+    ),
+    Case(
+        "group_by_all_groups_by_the_plain_projections",
+        "duckdb",
+        "select customer_id, sum(amount) as total from orders group by all",
+        {"customer_id": ("Direct", {"orders.customer_id"}), "total": ("Transform", {"orders.amount"})},
+        ORDERS,
+        indirect={("orders", "customer_id", "group_by")},
+    ),
+    Case(
+        "clickhouse_prewhere_is_a_filter",
+        "clickhouse",
+        "select id from orders final prewhere ts > now()",
+        {"id": ("Direct", {"orders.id"})},
+        ORDERS,
+        indirect={("orders", "ts", "filter")},
+    ),
+    # ------------------------------------------------------------------ writes, continued
+    Case(
+        "merge_update_set_star_reads_the_source_only",
+        "databricks",
+        "merge into gold.customers t using silver.customers s on t.id = s.id "
+        "when matched then update set * when not matched then insert *",
+        {
+            "id": ("Direct", {"silver.customers.id"}),
+            "name": ("Direct", {"silver.customers.name"}),
+        },
+        {"gold.customers": {"id": "int", "name": "string"}, "silver.customers": {"id": "int", "name": "string"}},
+        target="gold.customers",
+    ),
+    Case(
+        "merge_delete_condition_is_indirect",
+        "snowflake",
+        "merge into gold.customers t using silver.customers s on t.id = s.id "
+        "when matched and s.status = 'gone' then delete "
+        "when matched then update set t.name = s.name",
+        {"NAME": ("Direct", {"SILVER.CUSTOMERS.NAME"})},
+        {
+            "gold.customers": {"id": "int", "name": "text"},
+            "silver.customers": {"id": "int", "name": "text", "status": "text"},
+        },
+        indirect={
+            ("SILVER.CUSTOMERS", "STATUS", "filter"),
+            ("SILVER.CUSTOMERS", "ID", "join"),
+            ("GOLD.CUSTOMERS", "ID", "join"),
+        },
+    ),
+    Case(
+        "insert_overwrite_static_partition",
+        "databricks",
+        "insert overwrite table gold.daily partition (day = '2024-01-01') "
+        "select sum(amount) from silver.orders where order_date = '2024-01-01'",
+        {"revenue": ("Transform", {"silver.orders.amount"}), "day": ("Calculated", set())},
+        {"gold.daily": {"day": "date", "revenue": "decimal"}, "silver.orders": {"amount": "decimal", "order_date": "date"}},
+        target="gold.daily",
+    ),
+    # ------------------------------------------------------------------ case and quoting
+    Case(
+        "postgres_quoted_mixed_case_names_keep_their_case",
+        "postgres",
+        'select "CustomerId", "Total Amount" as total from "Sales"."Orders"',
+        {
+            "CustomerId": ("Direct", {"Sales.Orders.CustomerId"}),
+            "total": ("Direct", {"Sales.Orders.Total Amount"}),
+        },
+        {'"Sales"."Orders"': {"CustomerId": "int", "Total Amount": "numeric"}},
     ),
     # --------------------------------------------------------------------------- robustness
     Case(
