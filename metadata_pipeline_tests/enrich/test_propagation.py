@@ -81,3 +81,18 @@ def test_column_names_match_case_insensitively() -> None:
     found = propagate_descriptions(extraction, edges)
     assert found[(STG_CUSTOMERS, "CUSTOMER_ID")].description == "Unique customer id from the shop."
     assert found[(DIM_CUSTOMERS, "customer_id")].confidence == 85
+
+
+def test_a_cast_keeps_the_meaning_another_transform_does_not() -> None:
+    from metadata_pipeline.enrich.propagation import keeps_meaning
+    from metadata_pipeline.lineage.edges import ColumnEdge
+
+    def transform(text: str) -> ColumnEdge:
+        return ColumnEdge("model.p.b.x", "model.p.a.x", "Transform", "direct", text)
+
+    assert keeps_meaning(ColumnEdge("model.p.b.x", "model.p.a.x", "Direct"))
+    assert keeps_meaning(transform("CAST(amount AS DECIMAL(10, 2))"))
+    assert keeps_meaning(transform("TRY_CAST(o.ordered_at AS DATE)"))
+    assert not keeps_meaning(transform("CAST(amount * 100 AS INT)"))
+    assert not keeps_meaning(transform("UPPER(CAST(name AS TEXT))"))
+    assert not keeps_meaning(transform("SUM(amount)"))
