@@ -277,6 +277,11 @@ class _StatementRun:
         walker = ScopeWalker(schema, namer, self.deadline, strict_schema=self.strict_schema)
         scope_result = walker.result(root)
         walker.note_tables(root)
+        self.result.errors.extend(
+            f"unresolved: {column}: no table or alias named {column.rsplit('.', 1)[0]} is in scope, "
+            "and no single source has a column of that name"
+            for column in walker.unplaced
+        )
         return _target_outputs(scope_result, source, target_key, schema), walker, factor
 
     def _qualify(self, index: int, query: exp.Expr, schema: LineageSchema) -> tuple[exp.Expr, float]:

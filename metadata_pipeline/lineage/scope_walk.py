@@ -141,6 +141,9 @@ class ScopeWalker:
         self._qualified: dict[int, dict[str, set[str]]] = {}
         self._traversed: dict[int, Scope] = {}  # query node -> its scope, filled from the root
         self.tables: dict[str, None] = {}  # physical tables read, in first-seen order
+        # Columns qualified by a name no FROM clause in scope defines (`ghost.code`): SQL that
+        # cannot run as written. Reported once each, in first-seen order.
+        self.unplaced: dict[str, None] = {}
 
     # ----------------------------------------------------------------------------------- scopes
 
@@ -472,6 +475,10 @@ class ScopeWalker:
                 acc.unresolved.add(node.name)
                 acc.inputs.add(frozenset({("", node.name)}))
             acc.refs.append(ColumnRef(id(node), None, node.name, identifier))
+            # (A scope with no sources at all is the copy of a recursive CTE's base case that
+            # sqlglot never traversed: nothing can be judged there.)
+            if node.table and scope.sources and not _defines_source(scope, node.table):
+                self.unplaced.setdefault(f"{node.table}.{node.name}", None)
             return
         trace, path = found
         acc.take(trace, role)
@@ -808,6 +815,16 @@ class TableNamer:
             cached = ".".join(chosen)
             self._cache[parts] = cached
         return cached
+
+
+def _defines_source(scope: Scope | None, name: str) -> bool:
+    """Whether `name` is a table, alias or CTE visible from `scope` (its own or an enclosing one)."""
+    folded = name.casefold()
+    while scope is not None:
+        if any(source.casefold() == folded for source in scope.sources):
+            return True
+        scope = scope.parent
+    return False
 
 
 def _pivoted_source(scope: Scope, alias: str) -> exp.Table | Scope | None:

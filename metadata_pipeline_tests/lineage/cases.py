@@ -1069,6 +1069,14 @@ CASES: list[Case] = [
         errors=True,
     ),
     Case(
+        "column_of_an_undefined_alias_is_reported",
+        "duckdb",
+        "select ghost.code as code, o.id from orders o",
+        {"code": ("Direct", set()), "id": ("Direct", {"orders.id"})},
+        ORDERS,
+        errors=True,
+    ),
+    Case(
         "multiple_statements_take_the_last",
         "snowflake",
         "use warehouse wh; select id from orders",
