@@ -1072,7 +1072,7 @@ CASES: list[Case] = [
         "column_of_an_undefined_alias_is_reported",
         "duckdb",
         "select ghost.code as code, o.id from orders o",
-        {"code": ("Direct", set()), "id": ("Direct", {"orders.id"})},
+        {"code": ("Transform", set()), "id": ("Direct", {"orders.id"})},
         ORDERS,
         errors=True,
     ),
