@@ -20,6 +20,7 @@ qualify rows are `indirect` with a role (see `scope_walk` for the exact rules).
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -136,7 +137,7 @@ def statement_lineage(
     timeout_s: float | None = None,
     *,
     rewrite: Rewrite | None = None,
-    strict_schema: bool = True,
+    strict_schema: bool = False,
 ) -> StatementLineage:
     """Lineage of every output column of one SQL statement, down to physical tables.
 
@@ -144,8 +145,9 @@ def statement_lineage(
     `default_db`/`default_schema` qualify unqualified tables (database = sqlglot's catalog, schema =
     sqlglot's db). `rewrite` is applied to the parsed statement before anything else (the project
     layer uses it to swap dbt's inlined ephemeral CTEs for references to the ephemeral model).
-    With `strict_schema=False` a column the schema does not list is still read from the scope's only
-    table (at lower confidence): right for a possibly stale catalog, wrong for an exact schema.
+    A column no schema in reach lists is still read from its scope's only source, at lower
+    confidence, since a schema can be out of date (the SQL proves the column exists);
+    `strict_schema=True` leaves it unresolved instead.
     """
     run = _StatementRun(
         dialect=normalize_dialect(dialect),
@@ -186,8 +188,18 @@ class _StatementRun:
         self, sql: str, schema: dict[Any, Any] | LineageSchema | None, rewrite: Rewrite | None
     ) -> None:
         result = self.result
+        sql, cleaned_factor = _without_leftovers(sql, result.warnings)
         statement, factor, parsed_as = _parse(sql, self.dialect, result.errors)
+        factor = min(factor, cleaned_factor)
         if statement is None:
+            result.confidence = 0.0
+            result.statement_type = "UNKNOWN"
+            return
+        if isinstance(statement, exp.Command):
+            result.errors.append(
+                f"unsupported: the {self.dialect or 'generic'} parser reads this statement only as an "
+                f"opaque {str(statement.name).upper()} command; no lineage"
+            )
             result.confidence = 0.0
             result.statement_type = "UNKNOWN"
             return
@@ -227,6 +239,10 @@ class _StatementRun:
                 tables.update(walker.tables)
         if not shape.queries and shape.columns:
             outputs = [(name, _no_source()) for name in shape.columns]
+        if not shape.queries and not shape.columns and shape.kind == "UNKNOWN" and not result.errors:
+            result.errors.append(
+                f"unsupported: no query whose columns could be traced in this {type(statement).__name__} statement"
+            )
         if shape.kind == MERGE and result.target:
             tables.pop(result.target, None)
         result.tables = list(tables)
@@ -473,6 +489,27 @@ def _parse(sql: str, dialect: str, errors: list[str]) -> tuple[exp.Expr | None, 
         return None, 0.0, dialect
     errors.append(f"parse: {first_error} (recovered a partial statement)")
     return statement, _PARSE_RECOVERY_FACTOR, dialect
+
+
+_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+# Postgres `CREATE MATERIALIZED VIEW ... AS SELECT ... WITH [NO] DATA`: says when to fill the view,
+# nothing about its columns, and sqlglot does not read it.
+_WITH_DATA = re.compile(r"\bwith\s+(?:no\s+)?data\s*;?\s*\Z", re.IGNORECASE)
+_MATERIALIZED_VIEW = re.compile(r"^\s*create\s+(?:or\s+replace\s+)?materialized\s+view\b", re.IGNORECASE)
+
+
+def _without_leftovers(sql: str, warnings: list[str]) -> tuple[str, float]:
+    """`sql` without what no SQL parser reads: Jinja tags left from an uncompiled dbt model, and a
+    materialized view's WITH [NO] DATA. Returns the text and the confidence factor it earned."""
+    factor = 1.0
+    if "{{" in sql or "{%" in sql or "{#" in sql:
+        stripped = _JINJA_TAG.sub(" ", sql)
+        if stripped != sql:
+            warnings.append("jinja: template tags removed before parsing (uncompiled dbt SQL?)")
+            sql, factor = stripped, 0.8
+    if _MATERIALIZED_VIEW.match(sql):
+        sql = _WITH_DATA.sub("", sql.rstrip())
+    return sql, factor
 
 
 def _main_statement(statements: list[exp.Expr | None]) -> exp.Expr | None:

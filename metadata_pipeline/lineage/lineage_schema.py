@@ -153,9 +153,9 @@ def column_key(name: str, dialect: str = "") -> str:
     try:
         if _PLAIN_NAME.match(name):
             # An unquoted ASCII word: every dialect leaves it as it is, lower-cases it or
-            # upper-cases it (see `_plain_case`), without the tokenizer, parser and fresh Dialect
+            # upper-cases it (see `plain_case`), without the tokenizer, parser and fresh Dialect
             # `normalize_name` spends on it. Projects normalize thousands of catalog names per run.
-            case = _plain_case(dialect)
+            case = plain_case(dialect)
             return case(name) if case else name
         return normalize_name(name, dialect=dialect).name
     except (ParseError, TokenError, SqlglotError, ValueError):
@@ -168,13 +168,13 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 def _input_column_key(name: str, dialect: str) -> str:
     """A column name from a user's schema: `CustomerId` in Postgres (or Snowflake) can only be a
     quoted name stored exactly so; all-lower or all-upper names are normalized as usual."""
-    if _PLAIN_NAME.match(name) and not name.islower() and not name.isupper() and _plain_case(dialect):
+    if _PLAIN_NAME.match(name) and not name.islower() and not name.isupper() and plain_case(dialect):
         return name
     return column_key(name, dialect)
 
 
 @functools.lru_cache(maxsize=64)
-def _plain_case(dialect: str) -> t.Callable[[str], str] | None:
+def plain_case(dialect: str) -> t.Callable[[str], str] | None:
     """How `dialect` normalizes an unquoted plain ASCII column name: str.lower, str.upper or not at
     all (None). Read off sqlglot itself with a mixed-case probe, so it follows the dialect's own
     rules (checked equal to `normalize_name` for every keyword of every dialect we map)."""

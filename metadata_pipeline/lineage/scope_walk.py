@@ -193,20 +193,40 @@ class ScopeWalker:
         if not branches:
             return result
         result.row_indirect = frozenset().union(*(b.row_indirect for b in branches))
-        # Branches pair up by position, unless an unexpanded `*` makes positions unknowable:
-        # then by name, looking behind the stars.
-        by_name = any(STAR in b.by_name for b in branches)
+        # Branches pair up by position, unless the statement says BY NAME or an unexpanded `*`
+        # makes positions unknowable: then by name, looking behind the stars.
+        explicit_by_name = bool(scope.expression.args.get("by_name"))
+        by_name = explicit_by_name or any(STAR in b.by_name for b in branches)
+        # EXCEPT returns rows of its first branch: the others only decide which rows are left.
+        only_first_values = isinstance(scope.expression, exp.Except)
         first = branches[0]
-        for index, (name, trace) in enumerate(first.columns):
-            others = []
-            for branch_scope, branch in zip(scopes[1:], branches[1:], strict=False):
-                if by_name:
-                    other = branch.by_name.get(name) or self._from_scope(branch_scope, name)
+        names = [name for name, _ in first.columns]
+        if explicit_by_name:
+            # UNION BY NAME outputs every branch's columns (NULL where a branch lacks one).
+            seen = {name.casefold() for name in names}
+            for branch in branches[1:]:
+                for name, _ in branch.columns:
+                    if name.casefold() not in seen:
+                        seen.add(name.casefold())
+                        names.append(name)
+        for index, name in enumerate(names):
+            traces = []
+            for position, (branch_scope, branch) in enumerate(zip(scopes, branches, strict=False)):
+                if position == 0 and not explicit_by_name:
+                    other: ColumnTrace | None = first.columns[index][1]
+                elif by_name:
+                    other = _by_folded_name(branch, name)
+                    if other is None and not explicit_by_name:
+                        other = self._from_scope(branch_scope, name)
                 else:
                     other = _column_at(branch, index, name)
-                if other is not None:
-                    others.append(other)
-            result.add(name, merge_branches([trace, *others]))
+                if other is None:
+                    continue
+                if only_first_values and position > 0:
+                    other = _as_filter(other)
+                traces.append(other)
+            if traces:
+                result.add(name, merge_branches(traces))
         for branch in branches:
             result.star_sources.extend(branch.star_sources)
         return result
@@ -259,7 +279,7 @@ class ScopeWalker:
             result.add(name, trace)
 
         for join in select.args.get("joins") or []:
-            for key in ("on", "using"):
+            for key in ("on", "using", "match_condition"):  # (Snowflake ASOF JOIN MATCH_CONDITION)
                 condition = join.args.get(key)
                 if condition is None:
                     continue
@@ -391,6 +411,16 @@ class ScopeWalker:
         if isinstance(node, exp.Window):
             self._visit_window(node, scope, role, acc, aliases, lambda_params)
             return
+        if isinstance(node, exp.Filter):
+            # `agg(x) FILTER (WHERE c)`: c chooses the rows aggregated, it is not a value.
+            self._visit(node.this, scope, role, acc, aliases, lambda_params)
+            if node.expression is not None:
+                self._visit(node.expression, scope, role or "filter", acc, aliases, lambda_params)
+            return
+        if isinstance(node, exp.Star) and _reads_whole_rows(node):
+            # `object_construct(*)`, `to_json(struct(*))`, `hash(*)`: every column of the scope.
+            self._visit_star_argument(scope, role, acc)
+            return
         if isinstance(node, exp.Order) and node.this is not None:
             # An aggregate's own ORDER BY (`string_agg(s, ',' ORDER BY d)`, LISTAGG ... WITHIN
             # GROUP): it orders the values, it is not one of them.
@@ -420,6 +450,13 @@ class ScopeWalker:
             return
         for child in node.iter_expressions():
             self._visit(child, scope, role, acc, aliases, lambda_params)
+
+    def _visit_star_argument(self, scope: Scope, role: str | None, acc: _Acc) -> None:
+        expanded = ScopeResult()
+        for name in scope.selected_sources:
+            self._expand_unresolved_star(scope, exp.Column(this=exp.Star(), table=exp.to_identifier(name)), expanded)
+        for _name, trace in expanded.columns:
+            acc.take(trace, role)
 
     def _visit_window(
         self,
@@ -517,6 +554,13 @@ class ScopeWalker:
                 if current.selected_sources == {} or current.is_udtf or current.is_subquery
                 else None
             )
+        if not self.strict_schema and len(parts) == 1:
+            # No scope knows the name: a schema that is out of date. Valid SQL reading it from a
+            # scope with one source reads it from that source (tried last, so that a correlated
+            # reference to an enclosing query that does know the name wins).
+            trace = self._read_from_only_source(parts[0], scope)
+            if trace is not None:
+                return trace, identifiers[1:]
         return None
 
     def _resolve_in(self, parts: list[str], scope: Scope) -> tuple[ColumnTrace, int] | None:
@@ -560,11 +604,14 @@ class ScopeWalker:
             if len(proven) == 1:
                 trace = self._from_source(scope.selected_sources[proven[0]][1], name, scope)
                 return replace(trace, confidence=min(trace.confidence, 0.8)) if trace else None
-        if not self.strict_schema and not unknown and len(scope.selected_sources) == 1:
-            only = next(iter(scope.selected_sources.values()))[1]
-            trace = self._from_source(only, name, scope)
-            return replace(trace, confidence=min(trace.confidence, 0.6)) if trace else None
         return None
+
+    def _read_from_only_source(self, name: str, scope: Scope) -> ColumnTrace | None:
+        if len(scope.selected_sources) != 1:
+            return None
+        only = next(iter(scope.selected_sources.values()))[1]
+        trace = self._from_source(only, name, scope)
+        return replace(trace, confidence=min(trace.confidence, 0.6)) if trace else None
 
     def _qualified_by(self, scope: Scope) -> dict[str, set[str]]:
         """Per column name (case-folded), the sources of `scope` it is qualified with in the scope."""
@@ -632,7 +679,9 @@ class ScopeWalker:
                 return ColumnTrace(frozenset(), frozenset(), LeafText(name), direct=False)
             values = {e.name.casefold() for e in pivot.expressions}
             if name.casefold() in values and field is not None:
-                columns = [c.name for c in field.expressions if isinstance(c, exp.Column)]
+                # `IN (q1, q2)` or `IN (q1 AS 'Q1', ...)`: the aliases only rename the field values.
+                unaliased = [c.this if isinstance(c, (exp.PivotAlias, exp.Alias)) else c for c in field.expressions]
+                columns = [c.name for c in unaliased if isinstance(c, exp.Column)]
                 found = [t for t in (read(c) for c in columns) if t is not None]
                 return merge_branches(found) if found else None
             return read(name)
@@ -846,6 +895,12 @@ def _pivots(source: exp.Table | Scope | object) -> list[exp.Pivot]:
     return []
 
 
+def _reads_whole_rows(star: exp.Star) -> bool:
+    """A `*` passed to a function other than COUNT: the function reads every column."""
+    parent = star.parent
+    return isinstance(parent, exp.Func) and not isinstance(parent, exp.Count)
+
+
 # Ordered-set aggregates whose WITHIN GROUP (ORDER BY x) names the values themselves.
 _ORDERED_SET_AGGREGATES = (exp.PercentileCont, exp.PercentileDisc)
 _ORDERED_SET_NAMES = frozenset({"mode", "percentile_cont", "percentile_disc", "median", "rank", "dense_rank"})
@@ -925,6 +980,26 @@ def _output_name(projection: exp.Expr) -> str:
     if original and (not name or (name.startswith("_col_") and name[5:].isdigit())):
         return str(original)
     return name or projection.sql()
+
+
+def _by_folded_name(result: ScopeResult, name: str) -> ColumnTrace | None:
+    found = result.by_name.get(name)
+    if found is not None:
+        return found
+    folded = name.casefold()
+    return next((trace for other, trace in result.columns if other.casefold() == folded), None)
+
+
+def _as_filter(trace: ColumnTrace) -> ColumnTrace:
+    """A set-operation branch that only removes rows (EXCEPT's right side): what it reads filters."""
+    filters = frozenset((table, column, "filter") for table, column in trace.upstreams)
+    return ColumnTrace(
+        upstreams=frozenset(),
+        indirect=trace.indirect | filters,
+        readable=ExprText(exp.Null()),
+        direct=True,
+        confidence=trace.confidence,
+    )
 
 
 def _column_at(result: ScopeResult, index: int, name: str) -> ColumnTrace | None:

@@ -109,6 +109,9 @@ def _insert_shape(insert: exp.Insert) -> StatementShape:
     if query is None:
         return StatementShape(kind=INSERT, target=target)
     query = _with_statement_ctes(insert, query)
+    if insert.args.get("by_name"):
+        # INSERT ... BY NAME: each output goes to the target column of the same name.
+        return StatementShape(kind=INSERT, queries=[SourceQuery(query, by_name=True)], target=target)
     source = SourceQuery(
         query, columns, fill_from_target=columns is None, static_columns=_static_partition(target)
     )

@@ -385,8 +385,10 @@ CASES: list[Case] = [
         "except",
         "databricks",
         "select id from customers except select customer_id from orders",
-        {"id": ("Direct", {"customers.id", "orders.customer_id"})},
+        {"id": ("Direct", {"customers.id"})},
         SHOP,
+        # EXCEPT returns rows of its first branch; the second only removes some.
+        indirect={("orders", "customer_id", "filter")},
     ),
     Case(
         "scalar_subquery",
@@ -1042,6 +1044,99 @@ CASES: list[Case] = [
         {"revenue": ("Transform", {"silver.orders.amount"}), "day": ("Calculated", set())},
         {"gold.daily": {"day": "date", "revenue": "decimal"}, "silver.orders": {"amount": "decimal", "order_date": "date"}},
         target="gold.daily",
+    ),
+    Case(
+        "insert_by_name_matches_columns_by_name",
+        "duckdb",
+        "insert into orders_copy by name select amount * 100 as amount, id from orders",
+        {"amount": ("Transform", {"orders.amount"}), "id": ("Direct", {"orders.id"})},
+        {**ORDERS, "orders_copy": {"id": "int", "amount": "numeric"}},
+        target="orders_copy",
+    ),
+    # ------------------------------------------------------------------ set operations by name
+    Case(
+        "union_all_by_name_pairs_columns_by_name",
+        "duckdb",
+        "select id, amount from orders union all by name select amount, id, status from orders_archive",
+        {
+            "id": ("Direct", {"orders.id", "orders_archive.id"}),
+            "amount": ("Direct", {"orders.amount", "orders_archive.amount"}),
+            "status": ("Direct", {"orders_archive.status"}),
+        },
+        {**ORDERS, "orders_archive": ORDERS["orders"]},
+    ),
+    # ------------------------------------------------------------------ rows and filters
+    Case(
+        "star_inside_a_function_reads_every_column",
+        "snowflake",
+        "select object_construct(*) as payload, count(*) as n from customers",
+        {
+            "PAYLOAD": ("Derived", {"CUSTOMERS.ID", "CUSTOMERS.NAME", "CUSTOMERS.REGION"}),
+            "N": ("Calculated", set()),
+        },
+        CUSTOMERS,
+    ),
+    Case(
+        "aggregate_filter_clause_is_indirect",
+        "postgres",
+        "select sum(amount) filter (where status = 'paid') as paid from orders",
+        {"paid": ("Transform", {"orders.amount"})},
+        ORDERS,
+        indirect={("orders", "status", "filter")},
+    ),
+    Case(
+        "asof_match_condition_is_a_join",
+        "snowflake",
+        "select o.id, c.region from orders o asof join customers c "
+        "match_condition(o.ts >= c.id) on o.customer_id = c.id",
+        {"ID": ("Direct", {"ORDERS.ID"}), "REGION": ("Direct", {"CUSTOMERS.REGION"})},
+        SHOP,
+        indirect={
+            ("ORDERS", "TS", "join"),
+            ("ORDERS", "CUSTOMER_ID", "join"),
+            ("CUSTOMERS", "ID", "join"),
+        },
+    ),
+    Case(
+        "unpivot_in_list_aliases_only_rename_values",
+        "databricks",
+        "select * from (select id, amount as q1, customer_id as q2 from orders) "
+        "unpivot (v for quarter in (q1 as `Q1`, q2 as `Q2`))",
+        {
+            "id": ("Direct", {"orders.id"}),
+            "quarter": ("Calculated", set()),
+            "v": ("Direct", {"orders.amount", "orders.customer_id"}),
+        },
+        ORDERS,
+    ),
+    Case(
+        "column_missing_from_a_stale_schema_comes_from_the_only_table",
+        "postgres",
+        "select id, discount_code from orders",
+        {"id": ("Direct", {"orders.id"}), "discount_code": ("Direct", {"orders.discount_code"})},
+        ORDERS,
+    ),
+    Case(
+        "materialized_view_with_data",
+        "postgres",
+        "create materialized view mv as select id from orders with no data",
+        {"id": ("Direct", {"orders.id"})},
+        ORDERS,
+        target="mv",
+    ),
+    Case(
+        "jinja_leftovers_are_removed",
+        "duckdb",
+        "{{ config(materialized='table') }}\nselect id from orders",
+        {"id": ("Direct", {"orders.id"})},
+        ORDERS,
+    ),
+    Case(
+        "statement_without_a_query_reports_why",
+        "postgres",
+        "vacuum orders",
+        {},
+        errors=True,
     ),
     # ------------------------------------------------------------------ case and quoting
     Case(
