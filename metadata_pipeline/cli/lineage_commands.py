@@ -69,6 +69,7 @@ def sql_command(
             default_db=default_db or None,
             default_schema=default_schema or None,
             timeout_s=timeout_s if timeout_s > 0 else None,
+            preserve_case=True,
         )
     payload = result.to_dict()
     payload["errors"] = notes + payload["errors"]

@@ -138,6 +138,7 @@ def statement_lineage(
     *,
     rewrite: Rewrite | None = None,
     strict_schema: bool = False,
+    preserve_case: bool = False,
 ) -> StatementLineage:
     """Lineage of every output column of one SQL statement, down to physical tables.
 
@@ -148,12 +149,17 @@ def statement_lineage(
     A column no schema in reach lists is still read from its scope's only source, at lower
     confidence, since a schema can be out of date (the SQL proves the column exists);
     `strict_schema=True` leaves it unresolved instead.
+
+    With `preserve_case`, dialects that match names case-insensitively but keep their spelling
+    (BigQuery, DuckDB, Spark/Databricks, T-SQL...) report names as the SQL (or, for columns, the
+    schema) spells them, as the warehouse would; otherwise names are normalized (lower-cased there).
     """
     run = _StatementRun(
         dialect=normalize_dialect(dialect),
         defaults=(default_db, default_schema),
         deadline=time.monotonic() + timeout_s if timeout_s else None,
         strict_schema=strict_schema,
+        preserve_case=preserve_case and normalize_dialect(dialect) in _SPELLING_KEEPERS,
     )
     result = run.result
     try:
@@ -181,6 +187,7 @@ class _StatementRun:
     defaults: tuple[str | None, str | None]  # (database, schema) for unqualified tables
     deadline: float | None
     strict_schema: bool
+    preserve_case: bool = False
     result: StatementLineage = field(default_factory=StatementLineage)
     _reparse: Callable[[], StatementShape] = field(default=lambda: StatementShape(kind="UNKNOWN"), repr=False)
 
@@ -206,6 +213,7 @@ class _StatementRun:
         lineage_schema = (
             schema if isinstance(schema, LineageSchema) else LineageSchema.from_mapping(schema, self.dialect)
         )
+        spelling = Spelling.of(statement, schema) if self.preserve_case else None
         shape = self._shape(statement, rewrite)
 
         def reparse() -> StatementShape:
@@ -254,6 +262,8 @@ class _StatementRun:
             result.columns.append(column)
             indirect.update(dict.fromkeys(column.indirect))
         result.indirect = list(indirect)
+        if spelling is not None:
+            spelling.apply(result)
 
     def _shape(self, statement: exp.Expr, rewrite: Rewrite | None) -> StatementShape:
         if rewrite is not None:
@@ -496,6 +506,61 @@ _JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 # nothing about its columns, and sqlglot does not read it.
 _WITH_DATA = re.compile(r"\bwith\s+(?:no\s+)?data\s*;?\s*\Z", re.IGNORECASE)
 _MATERIALIZED_VIEW = re.compile(r"^\s*create\s+(?:or\s+replace\s+)?materialized\s+view\b", re.IGNORECASE)
+
+
+# Dialects that resolve names case-insensitively yet return them spelled as written.
+_SPELLING_KEEPERS = frozenset({"bigquery", "duckdb", "spark", "spark2", "databricks", "hive", "tsql", "fabric", "sqlite"})
+
+
+@dataclass
+class Spelling:
+    """How the SQL and the schema spell names the dialect matches case-insensitively."""
+
+    sql: dict[str, str] = field(default_factory=dict)
+    schema: dict[str, str] = field(default_factory=dict)  # column names
+    schema_tables: dict[str, str] = field(default_factory=dict)  # parts of table names
+
+    @classmethod
+    def of(cls, statement: exp.Expr, schema: object) -> Spelling:
+        found = cls()
+        for identifier in statement.find_all(exp.Identifier):
+            name = identifier.name
+            if name and not identifier.quoted:
+                found.sql.setdefault(name.lower(), name)
+        if isinstance(schema, dict):
+            for key, columns in schema.items():
+                parts = key if isinstance(key, tuple) else str(key).replace('"', "").replace("`", "").split(".")
+                for part in parts:
+                    found.schema_tables.setdefault(str(part).lower(), str(part))
+                for name in columns if isinstance(columns, dict) else ():
+                    found.schema.setdefault(str(name).lower(), str(name))
+        return found
+
+    def output(self, name: str) -> str:
+        if name != name.lower():
+            return name
+        return self.sql.get(name) or self.schema.get(name) or name
+
+    def column(self, name: str) -> str:
+        if name != name.lower():
+            return name
+        return self.schema.get(name) or self.sql.get(name) or name
+
+    def table(self, name: str) -> str:
+        return ".".join(
+            self.schema_tables.get(part) or self.sql.get(part, part) if part == part.lower() else part
+            for part in name.split(".")
+        )
+
+    def apply(self, result: StatementLineage) -> None:
+        for column in result.columns:
+            column.column = self.output(column.column)
+            column.upstreams = [(self.table(t), self.column(c)) for t, c in column.upstreams]
+            column.indirect = [(self.table(t), self.column(c), r) for t, c, r in column.indirect]
+        result.indirect = [(self.table(t), self.column(c), r) for t, c, r in result.indirect]
+        result.tables = [self.table(t) for t in result.tables]
+        if result.target:
+            result.target = self.table(result.target)
 
 
 def _without_leftovers(sql: str, warnings: list[str]) -> tuple[str, float]:

@@ -165,3 +165,30 @@ def test_project_command_reports_unreadable_projects(tmp_path: Path) -> None:
     result = CliRunner().invoke(lineage, ["project", str(tmp_path), "--manifest", str(bad)])
     assert result.exit_code == 1
     assert "manifest.json" in result.output
+
+
+@pytest.mark.parametrize(
+    ("dialect", "column", "upstream", "table"),
+    [
+        # Case-insensitive dialects that keep spelling: names as the SQL (columns: the schema) spell them.
+        ("bigquery", "CustomerID", ("Sales.Orders", "CustomerId"), "Sales.Orders"),
+        ("duckdb", "CustomerID", ("Sales.Orders", "CustomerId"), "Sales.Orders"),
+        ("tsql", "CustomerID", ("Sales.Orders", "CustomerId"), "Sales.Orders"),
+        # Dialects that fold unquoted names report them folded, as the warehouse does.
+        ("snowflake", "CUSTOMERID", ("SALES.ORDERS", "CustomerId"), "SALES.ORDERS"),
+        ("postgres", "customerid", ("sales.orders", "CustomerId"), "sales.orders"),
+    ],
+)
+def test_sql_names_follow_the_dialects_case_rules(
+    tmp_path: Path, dialect: str, column: str, upstream: tuple[str, str], table: str
+) -> None:
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"Sales.Orders": {"CustomerId": "int"}}))
+    code, payload = _run_sql(
+        "select CustomerID from Sales.Orders", "--dialect", dialect, "--schema", str(schema)
+    )
+    assert code == 0
+    (only,) = payload["columns"]
+    assert only["column"] == column
+    assert [(u["table"], u["column"]) for u in only["upstreams"]] == [upstream]
+    assert payload["tables"] == [table]
