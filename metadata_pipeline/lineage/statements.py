@@ -60,6 +60,10 @@ def shape_of(statement: exp.Expr) -> StatementShape:
         return _merge_shape(statement)
     if isinstance(statement, exp.Update):
         return _update_shape(statement)
+    if isinstance(statement, exp.Pivot) and isinstance(statement.this, exp.Table):
+        query = _pivot_statement_query(statement)
+        if query is not None:
+            return StatementShape(kind=SELECT, queries=[SourceQuery(query)])
     if isinstance(statement, (exp.Drop, exp.Alter)) and str(statement.args.get("kind") or "").upper() in (
         "TABLE",
         "VIEW",
@@ -68,6 +72,41 @@ def shape_of(statement: exp.Expr) -> StatementShape:
         target = next((t for t in tables if isinstance(t, exp.Table)), None)
         return StatementShape(kind=UNKNOWN, target=target)
     return StatementShape(kind=UNKNOWN)
+
+
+def _pivot_statement_query(statement: exp.Pivot) -> exp.Select | None:
+    """DuckDB's `PIVOT t ON f IN (...) USING agg GROUP BY g` and `UNPIVOT t ON c1, c2 INTO NAME n
+    VALUE v` as the standard `SELECT * FROM ... PIVOT (...)` / `UNPIVOT (...)` they mean."""
+    table = statement.this
+    if statement.args.get("unpivot"):
+        into = statement.args.get("into")
+        if not isinstance(into, exp.UnpivotColumns) or len(into.expressions) != 1:
+            return None
+        pivot = exp.Pivot(
+            expressions=[exp.to_identifier(into.expressions[0].name)],
+            fields=[exp.In(this=exp.to_identifier(into.this.name), expressions=[c.copy() for c in statement.expressions])],
+            unpivot=True,
+        )
+        source: exp.Expr = table.copy()
+    else:
+        fields = statement.expressions
+        using = statement.args.get("using") or []
+        if len(fields) != 1 or not isinstance(fields[0], exp.In) or len(using) != 1:
+            return None  # no IN list: the pivoted columns are the data's values, unknowable here
+        field = fields[0]
+        # DuckDB names each pivoted column after its value (`Q1`), or `Q1_total` under an alias.
+        suffix = f"_{using[0].alias}" if isinstance(using[0], exp.Alias) else ""
+        columns = [exp.to_identifier(f"{value.name}{suffix}") for value in field.expressions]
+        pivot = exp.Pivot(expressions=[using[0].copy()], fields=[field.copy()], columns=columns)
+        group = statement.args.get("group")
+        source = table.copy()
+        if isinstance(group, exp.Group) and group.expressions:
+            # With GROUP BY only those columns stay beside the pivoted ones.
+            read = [*group.expressions, field.this, *using[0].find_all(exp.Column)]
+            inner = exp.Select(expressions=[c.copy() for c in read]).from_(table.copy())
+            source = inner.subquery()
+    source.set("pivots", [pivot])
+    return exp.Select(expressions=[exp.Star()]).from_(source)
 
 
 def _select_shape(query: exp.Query) -> StatementShape:

@@ -1117,6 +1117,29 @@ CASES: list[Case] = [
         ORDERS,
     ),
     Case(
+        "duckdb_pivot_statement",
+        "duckdb",
+        "pivot orders on status in ('paid', 'open') using sum(amount) group by customer_id",
+        {
+            "customer_id": ("Direct", {"orders.customer_id"}),
+            "paid": ("Transform", {"orders.amount"}),
+            "open": ("Transform", {"orders.amount"}),
+        },
+        ORDERS,
+        indirect={("orders", "status", "filter")},
+    ),
+    Case(
+        "duckdb_unpivot_statement",
+        "duckdb",
+        "unpivot monthly on jan, feb into name month value sales",
+        {
+            "id": ("Direct", {"monthly.id"}),
+            "month": ("Calculated", set()),
+            "sales": ("Direct", {"monthly.jan", "monthly.feb"}),
+        },
+        {"monthly": {"id": "int", "jan": "int", "feb": "int"}},
+    ),
+    Case(
         "materialized_view_with_data",
         "postgres",
         "create materialized view mv as select id from orders with no data",
