@@ -74,6 +74,9 @@ class ColumnTrace:
     # Transform (one input) vs Derived (several).
     inputs: frozenset[frozenset[Leaf]] = frozenset()
     confidence: float = 1.0
+    # A whole row as a value (`array_agg(t ORDER BY ...)[OFFSET(0)]`): each field's own lineage, so
+    # that reading `.f` of it later is t.f rather than every column of t.
+    fields: tuple[tuple[str, ColumnTrace], ...] = field(default=(), compare=False)
 
     def with_indirect(self, extra: frozenset[Indirect]) -> ColumnTrace:
         if not extra or extra <= self.indirect:
@@ -107,6 +110,8 @@ class _Acc:
     inputs: set[frozenset[Leaf]] = field(default_factory=set)
     confidence: float = 1.0
     refs: list[ColumnRef] = field(default_factory=list)
+    # Whole rows read as values (a table alias, or a column holding such a row), by field.
+    rows: list[tuple[tuple[str, ColumnTrace], ...]] = field(default_factory=list)
 
     def take(self, trace: ColumnTrace, role: str | None) -> None:
         if role is None:
@@ -368,7 +373,13 @@ class ScopeWalker:
         """Lineage of one value expression evaluated in `scope`."""
         acc = _Acc()
         self._visit(expression, scope, None, acc, aliases=aliases)
-        return self._trace_from_acc(acc, expression, direct=self._is_copy(expression, scope, aliases))
+        trace = self._trace_from_acc(acc, expression, direct=self._is_copy(expression, scope, aliases))
+        if len(acc.rows) == 1:
+            (row,) = acc.rows
+            row_leaves = frozenset().union(*(t.upstreams for _, t in row))
+            if acc.values <= row_leaves:  # nothing but the row feeds the value
+                trace = replace(trace, fields=row)
+        return trace
 
     def _trace_from_acc(self, acc: _Acc, node: exp.Expr, direct: bool) -> ColumnTrace:
         confidence = acc.confidence
@@ -411,6 +422,16 @@ class ScopeWalker:
         if isinstance(node, exp.Window):
             self._visit_window(node, scope, role, acc, aliases, lambda_params)
             return
+        if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
+            if self._visit_row_field(node, scope, role, acc, aliases):
+                return
+        if isinstance(node, exp.TableColumn):
+            row_scope = _row_source(scope, node.name)
+            if row_scope is not None:
+                row = self._visit_star_argument(row_scope, role, acc, only=node.name)
+                if role is None:
+                    acc.rows.append(tuple((n, replace(t, direct=False)) for n, t in row.columns))
+            return
         if isinstance(node, exp.Filter):
             # `agg(x) FILTER (WHERE c)`: c chooses the rows aggregated, it is not a value.
             self._visit(node.this, scope, role, acc, aliases, lambda_params)
@@ -451,12 +472,37 @@ class ScopeWalker:
         for child in node.iter_expressions():
             self._visit(child, scope, role, acc, aliases, lambda_params)
 
-    def _visit_star_argument(self, scope: Scope, role: str | None, acc: _Acc) -> None:
+    def _visit_row_field(
+        self,
+        node: exp.Dot,
+        scope: Scope,
+        role: str | None,
+        acc: _Acc,
+        aliases: dict[str, ColumnTrace] | None,
+    ) -> bool:
+        """`(array_agg(t ORDER BY ...)[OFFSET(0)]).f` (BigQuery's dedupe), directly or through a
+        CTE column: field f of a row of t is t.f, and what orders or filters the row still counts."""
+        base = self.trace(node.this, scope, aliases)
+        if not base.fields:
+            return False
+        field_trace, rest = _field_of(base, [node.expression])
+        if rest:
+            return False
+        acc.take(field_trace, role)
+        acc.indirect |= base.indirect
+        acc.refs.append(ColumnRef(id(node), field_trace, node.expression.name, node.expression))
+        return True
+
+    def _visit_star_argument(
+        self, scope: Scope, role: str | None, acc: _Acc, only: str | None = None
+    ) -> ScopeResult:
+        """Every column of the scope's sources (or of the one named `only`) read at once."""
         expanded = ScopeResult()
-        for name in scope.selected_sources:
+        for name in [only] if only else scope.selected_sources:
             self._expand_unresolved_star(scope, exp.Column(this=exp.Star(), table=exp.to_identifier(name)), expanded)
         for _name, trace in expanded.columns:
             acc.take(trace, role)
+        return expanded
 
     def _visit_window(
         self,
@@ -507,6 +553,12 @@ class ScopeWalker:
             return
         found = self._resolve_path(node, scope, aliases)
         identifier = node.this if isinstance(node.this, exp.Identifier) else None
+        if found is None and not node.table:
+            row = _row_source(scope, node.name)
+            if row is not None:
+                # A table alias used as a value (`to_json(t)`, `array_agg(t)`): its whole row.
+                self._visit_star_argument(row, role, acc, only=node.name)
+                return
         if found is None:
             if role is None:  # an unplaceable filter column only loses an indirect edge
                 acc.unresolved.add(node.name)
@@ -519,6 +571,8 @@ class ScopeWalker:
             return
         trace, path = found
         acc.take(trace, role)
+        if trace.fields and not path and role is None:
+            acc.rows.append(trace.fields)
         acc.refs.append(ColumnRef(id(node), trace, node.name, identifier, tuple(path)))
 
     # ------------------------------------------------------------------------------ resolution
@@ -536,7 +590,7 @@ class ScopeWalker:
             found = self._resolve_in(parts, current)
             if found is not None:
                 trace, split = found
-                return trace, identifiers[split + 1 :]
+                return _field_of(trace, identifiers[split + 1 :])
             # Correlated references read the enclosing query's sources.
             current = current.parent
         if len(parts) == 1 and aliases and parts[0] in aliases:
@@ -864,6 +918,25 @@ class TableNamer:
             cached = ".".join(chosen)
             self._cache[parts] = cached
         return cached
+
+
+def _field_of(trace: ColumnTrace, path: list[exp.Identifier]) -> tuple[ColumnTrace, list[exp.Identifier]]:
+    """`row.f` of a value known to be a whole row: the field's own lineage, and the rest of the path."""
+    if path and trace.fields:
+        wanted = path[0].name.casefold()
+        for name, field_trace in trace.fields:
+            if name.casefold() == wanted:
+                return field_trace, path[1:]
+    return trace, path
+
+
+def _row_source(scope: Scope | None, name: str) -> Scope | None:
+    """The scope (this one or an enclosing one) where `name` is a table alias, when it is one."""
+    while scope is not None:
+        if name in scope.selected_sources:
+            return scope
+        scope = scope.parent
+    return None
 
 
 def _defines_source(scope: Scope | None, name: str) -> bool:

@@ -1077,6 +1077,32 @@ CASES: list[Case] = [
         CUSTOMERS,
     ),
     Case(
+        "bigquery_dedupe_keeps_each_field_of_the_latest_row",
+        "bigquery",
+        """select latest.*
+           from (
+             select array_agg(src order by ts desc limit 1)[offset(0)] as latest
+             from orders src
+             group by id
+           )""",
+        {
+            "id": ("Transform", {"orders.id"}),
+            "customer_id": ("Transform", {"orders.customer_id"}),
+            "amount": ("Transform", {"orders.amount"}),
+            "status": ("Transform", {"orders.status"}),
+            "ts": ("Transform", {"orders.ts"}),
+        },
+        ORDERS,
+        indirect={("orders", "ts", "order_by"), ("orders", "id", "group_by")},
+    ),
+    Case(
+        "a_table_alias_as_a_value_reads_its_whole_row",
+        "bigquery",
+        "select to_json_string(c) as doc from customers c",
+        {"doc": ("Derived", {"customers.id", "customers.name", "customers.region"})},
+        CUSTOMERS,
+    ),
+    Case(
         "aggregate_filter_clause_is_indirect",
         "postgres",
         "select sum(amount) filter (where status = 'paid') as paid from orders",
