@@ -54,7 +54,7 @@ from metadata_pipeline.lineage.scope_walk import (
 from metadata_pipeline.lineage.statements import MERGE, SourceQuery, StatementShape, shape_of
 
 # Bumped whenever a change to the engine can change its output: part of every cache key.
-ENGINE_VERSION = "4"
+ENGINE_VERSION = "5"
 
 # Confidence multipliers for each way a statement can fall short of a clean, schema-backed read.
 _FALLBACK_DIALECT_FACTOR = 0.8
