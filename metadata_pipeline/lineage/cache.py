@@ -1,23 +1,26 @@
 """On-disk cache of per-model lineage results: one snapshot per project.
 
-A snapshot maps each analysed model's unique_id to a record of its finished result (statement,
-edges, inferred schema) together with the two things that say when it is still valid: the statement
-key (a hash of the compiled SQL, dialect, upstream schemas and engine/sqlglot versions) and a digest
-of the project context its edges were resolved in. The project layer (`project_lineage`) writes and
-checks records; this module only stores them.
+A snapshot maps each node's unique_id to an entry the project layer (`project_lineage`) writes and
+reads: what the node's own result depends on (its compiled SQL, a fingerprint of its columns and
+config), how it was seeded and, for an analysed model, the record of its finished result (statement,
+edges, final schema) with what it was made from: its statement key and edge context, and the nodes it
+read with what each looked like then. One more entry, under `META`, describes the project as a
+whole (its dependency graph and the order models run in). This module only stores entries.
 
-Layout: `<root>/projects/<project digest>.m` holds every record; `.log` next to it holds records
-changed since, appended. A warm re-run that redoes one model appends one record instead of rewriting
+Layout: `<root>/projects/<project digest>.m` holds every entry; `.log` next to it holds entries
+changed since, appended. A warm re-run that redoes one model appends one entry instead of rewriting
 a multi-megabyte file (and on this kind of disk creating and renaming a file costs half a millisecond
-whatever its size); the log is folded into the base once it outgrows a quarter of it. Every write is
-either an atomic rename or a single O_APPEND write; a torn or foreign entry only means a miss, and
-concurrent runs of one project at worst lose each other's records (records validate themselves).
+whatever its size, opening an existing one a hundredth of that: the log is created, empty, with the
+base); the log is folded into the base once it outgrows a quarter of it. Every write is either an
+atomic rename or a single O_APPEND write; a torn or foreign entry only means a miss, and concurrent
+runs of one project at worst lose each other's entries (entries validate themselves: an entry the
+log repeats over a newer base is only stale, and a stale entry only a miss).
 
-Everything is `marshal` of primitive tuples: nothing runs on load (unlike pickle) and it loads an
+Everything is `marshal` of primitive values: nothing runs on load (unlike pickle) and it loads an
 order of magnitude faster than JSON. Edge lists and statements are zlib-compressed blobs (level 1:
-edges shrink 7x since a model's edges repeat the same names), decoded only when read. The layout,
-engine, sqlglot and Python versions tag every file and log entry, so entries from another build are
-never used.
+edges shrink 7x since a model's edges repeat the same names), decoded only when read; schemas are
+plain dicts, since every run restores them. The layout, engine, sqlglot and Python versions tag
+every file and log entry, so entries from another build are never used.
 """
 
 from __future__ import annotations
@@ -42,12 +45,13 @@ from metadata_pipeline.lineage.column_lineage import (
 )
 
 # Bump when the encoding below or the record layout in project_lineage changes.
-LAYOUT = 6
+LAYOUT = 7
 # marshal's format may change between Python releases; sqlglot's output between its releases.
 BUILD = (
     f"{LAYOUT}\x1f{ENGINE_VERSION}\x1f{sqlglot.__version__}\x1f{sys.version_info[0]}.{sys.version_info[1]}"
 )
 _COMPACT_MIN_BYTES = 64 * 1024  # a log below this is never worth folding into the base
+META = ""  # the key of the project-wide entry (no unique_id is empty)
 
 
 def digest(*parts: str) -> str:
@@ -169,17 +173,16 @@ class LineageCache:
 
 
 class ProjectSnapshot:
-    """`{unique_id: record}` of one project, loaded once and saved once per run.
+    """`{unique_id: entry}` of one project (plus `META`), loaded once and saved once per run.
 
-    A record is a tuple whose first item is the statement key it was made under; the rest is the
-    project layer's business.
+    Entries are the project layer's business: any value marshal stores.
     """
 
     def __init__(self, stem: Path) -> None:
         self.base = stem.with_suffix(".m")
         self.log = stem.with_suffix(".log")
-        self.records: dict[str, tuple[Any, ...]] = {}
-        self._changed: dict[str, tuple[Any, ...] | None] = {}  # None: forget the model
+        self.records: dict[str, Any] = {}
+        self._changed: dict[str, Any] = {}  # None: forget the node
         self._base_size = self._log_size = 0
         try:
             data = self.base.read_bytes()
@@ -208,18 +211,17 @@ class ProjectSnapshot:
                 else:
                     self.records[uid] = record
 
-    def get(self, uid: str, key: str) -> tuple[Any, ...] | None:
-        """The record of `uid` if it was made under statement key `key`."""
-        record = self.records.get(uid)
-        return record if record is not None and record and record[0] == key else None
+    def get(self, uid: str) -> Any:
+        return self.records.get(uid)
 
-    def put(self, uid: str, record: tuple[Any, ...]) -> None:
+    def put(self, uid: str, record: Any) -> None:
         self.records[uid] = record
         self._changed[uid] = record
 
     def retain(self, uids: Iterable[str]) -> None:
-        """Forget models the project no longer has."""
+        """Forget nodes the project no longer has (`META` stays)."""
         keep = set(uids)
+        keep.add(META)
         for uid in [uid for uid in self.records if uid not in keep]:
             del self.records[uid]
             self._changed[uid] = None
@@ -235,14 +237,17 @@ class ProjectSnapshot:
                 self._append(entry)
             else:
                 # Blobs inside records are compressed already: the base is not compressed again.
-                _write_atomic(self.base, marshal.dumps((BUILD, self.records)))
-                self.log.unlink(missing_ok=True)
+                base = marshal.dumps((BUILD, self.records))
+                _write_atomic(self.base, base)
+                # Emptied rather than removed: appending to an existing file is much cheaper.
+                os.close(os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+                self._base_size, self._log_size = len(base), 0
         except (OSError, ValueError):
             pass  # a cache that cannot be written only costs time
         self._changed = {}
 
     def _append(self, entry: bytes) -> None:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
+        # (Only ever after a base was read: its directory exists.)
         fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             # One write() of an O_APPEND file lands in one piece, after whatever others appended.

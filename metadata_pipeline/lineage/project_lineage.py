@@ -11,14 +11,23 @@ then a downstream `select *` expands it plus a residual `*` standing for the und
 `select *` over a relation nothing describes stays a `*` column; its columns are completed from the
 model's own catalog/schema.yml entry, else from the names downstream models read through it.
 
-Within a wave, uncached models run in a process pool. Results are cached per project (see `cache`):
-each model's record holds its statement, edges and inferred schema under its statement key (a hash
-of its compiled SQL, dialect, upstream columns and engine version) and a digest of the context its
-edges were resolved in (its own seeded schema; for each table it reads, the node that table is and
-that node's schema source and display names). A re-run replays every model whose key and context
-still match, without re-deriving an edge, re-analyses only models whose SQL or upstream columns
-changed, and re-absorbs (without re-analysing) those whose context alone changed. Edges stay plain
-data until read (see `EdgeList`), so a run that replays everything touches no edge at all.
+Within a wave, uncached models run in a process pool. Results are cached per project (see `cache`),
+and a re-run is incremental in the manner of dbt's `state:modified+`. Each node's snapshot entry
+holds what its own result depends on (its compiled SQL, and a fingerprint of the columns it is seeded
+with and of its config), how it was seeded and, for an analysed model, a record of its finished
+result: statement, edges, final schema, and the nodes it read with the "token" each had then (a
+digest of what a reader sees of a node: its columns, schema source and display names). A re-run
+reads every node's own inputs once; a node whose entry still matches is seeded from it without
+normalizing or hashing a name, and a model whose inputs' tokens are those its record holds is
+restored from it wholesale, in last run's order (so a change propagates to exactly the models that
+read something that changed). Records validate themselves that way whichever run wrote them. The
+others take the per-model path: their statement key (a hash of the compiled SQL, dialect, upstream
+columns and engine version) and the digest of the context their edges were resolved in (their own
+seeded schema; for each table they read, the node that table is and that node's token) are checked
+against the record, to replay it without re-deriving an edge, re-absorb it (when only the context
+changed) or re-analyse the model. A change to the project's graph (a node added, removed, renamed or
+re-wired) sends every model down that path. Edges stay plain data until read (see `EdgeList`), so a
+run that restores everything touches no edge at all.
 
 Ephemeral models are inlined by dbt as `__dbt__cte__<name>` CTEs. We swap each such CTE for a
 reference to the ephemeral model itself, so a mart's edges point at the ephemeral model and the
@@ -30,6 +39,8 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
+import marshal
 import multiprocessing
 import os
 import re
@@ -40,6 +51,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,7 +60,9 @@ from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 
 from metadata_pipeline.ingest.extraction import DbtObject, Extraction
 from metadata_pipeline.lineage.cache import (
+    META,
     LineageCache,
+    ProjectSnapshot,
     columns_digest,
     decode_statement,
     digest,
@@ -95,6 +109,36 @@ class ProjectLineage:
     statements: Mapping[str, StatementLineage] = field(default_factory=dict)  # per analysed model
 
 
+class _DisplayNames(dict[str, dict[str, str]]):
+    """Per node: column names as the warehouse resolves them -> the display name used in edges.
+
+    A node seeded from the cache gets its names on first read, from its seeded schema and the names
+    its snapshot entry says they normalize to (`pending`: None when they are the names as they
+    are): a run that restores a project reads few of them."""
+
+    __slots__ = ("pending", "schemas")
+
+    def __init__(self, schemas: dict[str, ModelSchema]) -> None:
+        super().__init__()
+        self.pending: dict[str, tuple[str, ...] | None] = {}
+        self.schemas = schemas
+
+    def __missing__(self, uid: str) -> dict[str, str]:
+        keys = self.pending.pop(uid)  # (KeyError: nothing known of this node's names)
+        # Still the seeded schema: absorbing a model sets its names whenever it replaces it.
+        columns = self.schemas[uid].columns
+        value = self[uid] = (
+            {name: name for name in columns} if keys is None else dict(zip(keys, columns, strict=True))
+        )
+        return value
+
+    def get(self, uid: str, default: Any = None) -> Any:  # type: ignore[override]
+        try:
+            return self[uid]
+        except KeyError:
+            return default
+
+
 class StatementMap(Mapping[str, StatementLineage]):
     """Per-model statements; those replayed from the cache stay marshal bytes until first read."""
 
@@ -126,8 +170,46 @@ class StatementMap(Mapping[str, StatementLineage]):
         return (dict, (dict(self.items()),))
 
 
-# Position of the engine's own statement in a snapshot record (see `_ProjectRun._record`).
-_RAW = 10
+# A snapshot entry (see `_ProjectRun.save`), one flat tuple per node: its fingerprint (see
+# `_fingerprint`), its compiled SQL if it is a model or snapshot, how it was seeded (see `_set_schema`:
+# schema source, the names its column names normalize to, its token then; all None without a
+# schema) and, for an analysed model, its record (see `_ProjectRun._record`; False when it has
+# none, e.g. after a timeout; None for a node that is not analysed). Flat tuples of strings keep a
+# warm run's loading, garbage collection and freeing cheap. Positions matter: bump cache.LAYOUT on
+# any change.
+_E_FP, _E_SQL, _E_SOURCE, _E_KEYS, _E_TOKEN, _E_RECORD, _E_LEN = range(7)
+(
+    _R_GRAPH,  # the project's graph it was made in (see `_ProjectRun.start`)
+    # Its statement key, edge context digest and tables with the nodes they resolved to, as one
+    # marshal blob: only the per-model path reads them (see `_checks`).
+    _R_CHECKS,
+    # The nodes its statement was analysed against, and their tokens then (see `_ProjectRun._token`)
+    # joined into one string: one string to load and compare instead of one per node.
+    _R_KEY_READS,
+    _R_KEY_TOKENS,
+    # The nodes the tables in its lineage resolve to, and their tokens when it was absorbed.
+    _R_CONTEXT_READS,
+    _R_CONTEXT_TOKENS,
+    # Its schema after absorbing: source None (it has none), False (the seeded one, as it was) or
+    # the source of the one absorbing inferred, its columns, display names and partial flag.
+    _R_FINAL,
+    _R_FINAL_COLUMNS,
+    _R_FINAL_NAMES,
+    _R_FINAL_PARTIAL,
+    _R_TOKEN,  # its own token after absorbing
+    _R_EDGES,
+    _R_COUNT,
+    _R_DIRECT,
+    _R_RAW,  # the engine's own statement (read on its own by `_raw_statement`)
+    _R_COMPLETED,
+    _R_COLUMNS,
+    _R_WITH_LINEAGE,
+    _R_STAR,
+    _R_ERRORS,
+    _R_SOURCES,
+    _R_LEN,
+) = range(22)
+_DIGEST_LENGTH = len(digest())
 
 
 @dataclass(slots=True)
@@ -169,19 +251,21 @@ def compute_project_lineage(
 ) -> ProjectLineage:
     """Column edges for every model and snapshot with compiled SQL in `extraction`."""
     started = time.perf_counter()
-    run = _ProjectRun(extraction, use_catalog=use_catalog, timeout_s=timeout_s)
-    cache = LineageCache(cache_dir) if cache_dir else None
-    snapshot = cache.snapshot(run.identity) if cache else None
-    waves = run.waves()
+    identity = _ProjectRun.identity_of(extraction, use_catalog)
+    snapshot = LineageCache(cache_dir).snapshot(identity) if cache_dir else None
+    run = _ProjectRun(extraction, use_catalog=use_catalog, timeout_s=timeout_s, seed=False)
+    waves = run.start(snapshot)
     hits = computed = replayed = 0
     analyzing = 0.0  # wall time spent analysing SQL (the rest is cache and bookkeeping)
     with _executor(workers) as pool:
         for wave in waves:
-            keys = {uid: run.key(uid) for uid in wave}
+            # A model whose SQL and inputs are those its record was made from needs no statement
+            # key: `restore` applies the record in order (or, if its context moved, re-absorbs it).
+            keys = {uid: run.key(uid) for uid in run.redo(wave)}
             records: dict[str, tuple[Any, ...]] = {}
             pending: list[tuple[str, _Task]] = []
-            for uid in wave:
-                record = snapshot.get(uid, keys[uid]) if snapshot else None
+            for uid in keys:
+                record = run.previous_record(uid, keys[uid])
                 if record is not None:
                     records[uid] = record
                 else:
@@ -194,25 +278,30 @@ def compute_project_lineage(
             for uid in wave:
                 # Checked here, in order: a record is only valid in the context its edges were
                 # resolved in, which earlier models of this wave may just have changed.
-                record = records.get(uid)
-                if record is not None and run.replay(uid, record):
+                if uid in keys:
+                    key = keys[uid]
+                    record = records.get(uid)
+                    if record is not None and run.replay(uid, record):
+                        replayed += 1
+                        continue
+                elif run.restore(uid):
                     replayed += 1
                     continue
+                else:
+                    record = run.previous_record(uid)
+                    key = _checks(record)[0] if record else ""
                 lineage = results.get(uid) or _raw_statement(record)
                 if lineage is None:  # an unreadable record: redo the model here
                     mark = time.perf_counter()
                     lineage = analyze_task(run.task(uid))
                     analyzing += time.perf_counter() - mark
                     results[uid] = lineage
-                fresh = run.absorb(uid, lineage, keys[uid] if snapshot and not _timed_out(lineage) else None)
-                if snapshot and fresh is not None:
-                    snapshot.put(uid, fresh)
+                run.absorb(uid, lineage, key if snapshot and not _timed_out(lineage) else None)
             computed += len(results)
             hits += len(wave) - len(results)
     result = run.finish()
     if snapshot:
-        snapshot.retain(run.order)
-        snapshot.save()
+        run.save(snapshot)
     result.stats.update(
         {
             "waves": len(waves),
@@ -230,7 +319,7 @@ def compute_project_lineage(
 def _raw_statement(record: tuple[Any, ...] | None) -> StatementLineage | None:
     """The statement a record was made from, as the engine returned it."""
     try:
-        return decode_statement(loads(record[_RAW])) if record else None
+        return decode_statement(loads(record[_R_RAW])) if record else None
     except (IndexError, EOFError, ValueError, TypeError, zlib.error):
         return None
 
@@ -312,29 +401,43 @@ def _parents(upstream: dict[str, set[str]], node: str) -> set[str]:
 class _ProjectRun:
     """State of one project's lineage computation: schemas so far, relation index, edges."""
 
-    def __init__(self, extraction: Extraction, *, use_catalog: bool, timeout_s: float) -> None:
+    def __init__(
+        self, extraction: Extraction, *, use_catalog: bool, timeout_s: float, seed: bool = True
+    ) -> None:
+        """`seed`: give every node the schema its catalog/schema.yml/seed file says now (else
+        `start` does, from the cache where it can)."""
         self.extraction = extraction
         self.dialect = dialect_for_adapter(extraction.adapter_type)
         self.timeout_s = timeout_s
         self.use_catalog = use_catalog
+        self.root = Path(extraction.project_root or ".")
         self.objects = {o.unique_id: o for o in extraction.objects if o.enabled}
         self.deps: dict[str, set[str]] = defaultdict(set)
+        objects = self.objects
         for dep in extraction.dependencies:
-            if dep.source in self.objects and dep.target in self.objects and dep.source != dep.target:
-                self.deps[dep.source].add(dep.target)
+            source, target = dep.source, dep.target
+            if source in objects and target in objects and source != target:
+                # The unique_id objects the nodes have: snapshot records name the same node many
+                # times, and marshal stores an object it has seen as a reference to it.
+                self.deps[source].add(objects[target].unique_id)
         self.schemas: dict[str, ModelSchema] = {}
         # Per node: column names as the warehouse resolves them -> the display name used in edges.
-        self.names: dict[str, dict[str, str]] = {}
+        self.names = _DisplayNames(self.schemas)
         self._sql_cache: dict[str, dict[str, str]] = {}
         self._folded: dict[str, dict[str, str]] = {}
-        # Per node, hashed once per run however many models read it: its columns as a downstream
-        # statement sees them (part of their statement keys), and its schema source and display
-        # names (part of the context their edges are resolved in).
-        self._digests: dict[str, str] = {}
-        self._states: dict[str, str] = {}
-        self._seeds: dict[str, str] = {}  # hash of the schema each node was seeded with
+        # Per node, hashed once per run however many models read it, as one string (see `_token`):
+        # its columns as a downstream statement sees them (part of their statement keys), and its
+        # schema source and display names (part of the context their edges are resolved in).
+        self._tokens: dict[str, str] = {}
+        # How each node seeded here was seeded, as its snapshot entry holds it (see `_set_schema`),
+        # and every node's token as seeded (what `_own_state` reads).
+        self._seeded: dict[str, tuple[str, Any, str]] = {}
+        self._seed_tokens: dict[str, str] = {}
+        self._inferred: set[str] = set()  # models whose schema absorbing replaced
+        self._headers: dict[str, list[str]] = {}  # header rows of seed files, read once
         self._partial: set[str] = set()  # star models whose schema is a possibly partial list
         self._inputs: dict[str, tuple[list[tuple[TableKey, str]], dict[str, str]]] = {}
+        self._upstream_sets: dict[str, set[str]] = {}
         self._name_cache: dict[str, str] = {}
         self._table_cache: dict[tuple[str | None, str], str | None] = {}
         self.edges = EdgeList()
@@ -342,70 +445,145 @@ class _ProjectRun:
         self.statements = StatementMap()
         self.infos: dict[str, _ModelInfo] = {}
         self.order: list[str] = []  # analysed nodes, upstream before downstream
-        self.identity = digest(
-            extraction.project_name, extraction.project_root or "", self.dialect, str(use_catalog)
-        )
-        self._relations: dict[TableKey, str] = {}
-        self._relation_keys: dict[str, TableKey] = {}
-        self._by_last: dict[str, list[tuple[TableKey, str]]] = defaultdict(list)
-        self._ephemeral_by_name: dict[str, str] = {}
+        self.identity = self.identity_of(extraction, use_catalog)
+        # Built on first use: a run that restores everything from the cache resolves no table.
+        self._relations: dict[TableKey, str] | None = None
+        self._by_last: dict[str, list[tuple[TableKey, str]]] = {}
+        self._relation_keys: dict[str, TableKey | None] = {}
+        self._ephemeral_by_name: dict[str, str] | None = None
         self._case_insensitive = _case_insensitive(self.dialect)
-        self._index_relations()
-        self._seed_schemas(use_catalog)
+        # Runs with a cache (see `start`): last run's entries, this run's fingerprints and records.
+        self._tracking = False
+        self._previous: dict[str, Any] = {}
+        self._fingerprints: dict[str, str] = {}
+        self._graph = b""  # a hash of the project's graph (see `start`)
+        self._graph_text: str | None = None  # set when it is not last run's
+        self._reseeded: set[str] = set()  # nodes whose entry does not hold (changed, or new)
+        self._trusted: dict[str, tuple[Any, ...]] = {}  # records of the models whose entry holds
+        self._analysable: set[str] = set()
+        self._key_reads: dict[str, tuple[tuple[str, ...], str]] = {}
+        self._records: dict[str, tuple[Any, ...] | None] = {}  # models absorbed or replayed
+        self._waves: list[list[str]] | None = None
+        if seed:
+            self._seed_schemas()
+
+    @staticmethod
+    def identity_of(extraction: Extraction, use_catalog: bool) -> str:
+        """What names a project's cache snapshot: runs of other settings keep their own."""
+        return digest(
+            extraction.project_name,
+            extraction.project_root or "",
+            dialect_for_adapter(extraction.adapter_type),
+            str(use_catalog),
+        )
+
+    # ---------------------------------------------------------------------------- relations
+
+    def _relation_key_of(self, uid: str) -> TableKey | None:
+        """The relation a node is in the warehouse, if it is one (an ephemeral model is not)."""
+        try:
+            return self._relation_keys[uid]
+        except KeyError:
+            pass
+        obj = self.objects.get(uid)
+        key = (
+            _relation_key(obj)
+            if obj is not None and obj.resource_type in RELATION_TYPES and obj.materialization != "ephemeral"
+            else None
+        )
+        self._relation_keys[uid] = key
+        return key
+
+    def _relation_index(self) -> tuple[dict[TableKey, str], dict[str, list[tuple[TableKey, str]]]]:
+        if self._relations is None:
+            relations: dict[TableKey, str] = {}
+            by_last: dict[str, list[tuple[TableKey, str]]] = defaultdict(list)
+            for uid in self.objects:
+                key = self._relation_key_of(uid)
+                if not key:
+                    continue
+                folded = tuple(map(str.casefold, key))
+                relations.setdefault(folded, uid)
+                by_last[folded[-1]].append((folded, uid))
+            self._relations, self._by_last = relations, by_last
+        return self._relations, self._by_last
+
+    def _ephemeral_names(self) -> dict[str, str]:
+        if self._ephemeral_by_name is None:
+            names: dict[str, str] = {}
+            for uid, obj in self.objects.items():
+                if obj.materialization == "ephemeral" and obj.resource_type in RELATION_TYPES:
+                    names.setdefault(obj.name.lower(), uid)
+            self._ephemeral_by_name = names
+        return self._ephemeral_by_name
 
     # ---------------------------------------------------------------------------- schemas
 
-    def _index_relations(self) -> None:
+    def _seed_schemas(self) -> None:
         for uid, obj in self.objects.items():
-            if obj.resource_type not in RELATION_TYPES:
-                continue
-            if obj.materialization == "ephemeral":
-                self._ephemeral_by_name.setdefault(obj.name.lower(), uid)
-                continue
-            key = self._relation_keys[uid] = _relation_key(obj)
-            if not key:
-                continue
-            folded = tuple(map(str.casefold, key))
-            self._relations.setdefault(folded, uid)
-            self._by_last[folded[-1]].append((folded, uid))
+            self._seed(uid, obj)
 
-    def _seed_schemas(self, use_catalog: bool) -> None:
-        root = Path(self.extraction.project_root or ".")
-        for uid, obj in self.objects.items():
-            if use_catalog and obj.catalog_columns:
-                columns = {c.name: c.data_type or "" for c in obj.catalog_columns}
-                self._set_schema(uid, columns, "catalog", exact=not self._case_insensitive)
-            elif obj.declared_columns:
-                columns = {c.name: c.data_type or "" for c in obj.declared_columns}
-                self._set_schema(uid, columns, "manifest", exact=False)
-            elif obj.resource_type == "seed":
-                header = _seed_header(root, obj)
-                if header:
-                    self._set_schema(uid, dict.fromkeys(header, ""), "inferred", exact=False)
+    def _seed(self, uid: str, obj: DbtObject) -> None:
+        if self.use_catalog and obj.catalog_columns:
+            columns = {c.name: c.data_type or "" for c in obj.catalog_columns}
+            self._set_schema(uid, columns, "catalog", exact=not self._case_insensitive)
+        elif obj.declared_columns:
+            columns = {c.name: c.data_type or "" for c in obj.declared_columns}
+            self._set_schema(uid, columns, "manifest", exact=False)
+        elif obj.resource_type == "seed":
+            header = self._headers.get(uid)
+            if header is None:
+                header = self._headers[uid] = _seed_header(self.root, obj)
+            if header:
+                self._set_schema(uid, dict.fromkeys(header, ""), "inferred", exact=False)
 
     def _set_schema(self, uid: str, columns: dict[str, str], source: SchemaSource, exact: bool) -> None:
         """`exact`: the names are spelled as the warehouse stores them (catalog.json), so they are
         used as they are; other names (schema.yml) are normalized like unquoted identifiers.
         Takes ownership of `columns`."""
         self.schemas[uid] = ModelSchema(columns=columns, source=source)
+        keys: Any = None  # the normalized names, when they are not the names as they are
         if exact:
-            self.names[uid] = dict(zip(columns, columns, strict=True))
+            names = self.names[uid] = {name: name for name in columns}
         else:
             normalized = self._normalized
-            self.names[uid] = {normalized(name): name for name in columns}
+            names = self.names[uid] = {normalized(name): name for name in columns}
+            if len(names) != len(columns):
+                keys = names  # two names normalize alike: the mapping itself
+            elif not names.keys() == columns.keys():
+                keys = tuple(names)  # in the order of `columns`
         # (Seeding runs first: there is nothing derived from this node to invalidate yet.)
         # One hash of the seeded columns stands for everything derived from them (the dialect and
         # `source` decide the rest): the columns downstream keys hash, the state edge contexts hash,
         # and this node's own state before its SQL is absorbed. One pass over the columns instead
         # of one per use; a node whose schema is later inferred is hashed afresh.
         fingerprint = digest("seeded", source, pairs_text(columns.items()))
-        self._digests[uid] = self._states[uid] = self._seeds[uid] = fingerprint
+        token = self._tokens[uid] = self._seed_tokens[uid] = fingerprint + fingerprint  # (see `_token`)
+        # Its columns are the ones `_fingerprint` read; the rest goes in its snapshot entry.
+        self._seeded[uid] = (source, keys, token)
+
+    def _restore_seed(self, uid: str, entry: tuple[Any, ...], columns: dict[str, str] | None) -> bool:
+        """Seed an unchanged node as `_seed` did last time, from its snapshot `entry` and the
+        `columns` `_fingerprint` just read: no name is normalized or hashed again. False if the entry
+        is unreadable. Takes ownership of `columns`."""
+        source = entry[_E_SOURCE]
+        if source is None:
+            return columns is None  # (it had no schema)
+        keys = entry[_E_KEYS]
+        if columns is None or not (keys is None or type(keys) is dict or len(keys) == len(columns)):
+            return False
+        self.schemas[uid] = ModelSchema(columns=columns, source=source)
+        if type(keys) is dict:
+            self.names[uid] = keys
+        else:
+            self.names.pending[uid] = keys  # (derived on first read: most never are)
+        self._tokens[uid] = self._seed_tokens[uid] = entry[_E_TOKEN]
+        return True
 
     def _schema_changed(self, uid: str) -> None:
         self._sql_cache.pop(uid, None)
         self._folded.pop(uid, None)
-        self._digests.pop(uid, None)
-        self._states.pop(uid, None)
+        self._tokens.pop(uid, None)
 
     def _normalized(self, name: str) -> str:
         cached = self._name_cache.get(name)
@@ -431,23 +609,35 @@ class _ProjectRun:
         self._sql_cache[uid] = columns
         return columns
 
+    def _token(self, uid: str) -> str:
+        """What readers of `uid` see of it right now, as one string: the digest of its columns as a
+        downstream statement sees them (`_digest`) and its state (`_state`); "" with no schema.
+
+        Hashed once per run however many models read it (a seeded node's is the hash of the schema
+        it was seeded with, twice: the dialect and schema source decide the rest). A record keeps
+        the tokens of the nodes it read, so it validates itself whichever run wrote it and whatever
+        happened to the other entries since."""
+        token = self._tokens.get(uid)
+        if token is None:
+            schema = self.schemas.get(uid)
+            if schema is None:
+                token = ""
+            else:
+                names = self.names.get(uid)
+                token = columns_digest(self._sql_columns(uid) or {}) + digest(
+                    schema.source, pairs_text(names.items()) if names else ""
+                )
+            self._tokens[uid] = token
+        return token
+
     def _digest(self, uid: str) -> str:
-        found = self._digests.get(uid)
-        if found is None:
-            found = self._digests[uid] = columns_digest(self._sql_columns(uid) or {})
-        return found
+        """What statement keys of `uid`'s readers hash of it: its columns as they see them."""
+        return self._token(uid)[:_DIGEST_LENGTH]
 
     def _state(self, uid: str) -> str:
         """What edges read through `uid` depend on: its schema's source (the confidence factor)
         and its display names."""
-        found = self._states.get(uid)
-        if found is None:
-            schema = self.schemas.get(uid)
-            names = self.names.get(uid)
-            found = self._states[uid] = digest(
-                schema.source if schema else "", pairs_text(names.items()) if names else ""
-            )
-        return found
+        return self._token(uid)[_DIGEST_LENGTH:]
 
     def _own_state(self, uid: str) -> str:
         """What absorbing `uid`'s statement depends on besides the statement itself: its resource
@@ -455,21 +645,16 @@ class _ProjectRun:
         names follow from that schema and the dialect; its schema.yml columns either are that schema
         or, under a catalog, go unread.)"""
         obj = self.objects[uid]
+        # (Its seed token stands for the schema it was seeded with.)
+        seeded = self._seed_tokens.get(uid, "")
         # A snapshot's bookkeeping column names are config, not SQL.
         extra = "\x1f".join(obj.snapshot_columns)
-        return f"{obj.resource_type}\x1f{self._seeds.get(uid, '')}\x1f{extra}"
+        return f"{obj.resource_type}\x1f{seeded}\x1f{extra}"
 
     # ------------------------------------------------------------------------------ order
 
     def analyzable(self) -> list[str]:
-        return [
-            uid
-            for uid, obj in self.objects.items()
-            if obj.resource_type in ANALYZED_TYPES
-            and obj.compiled_sql
-            and not obj.compiled_sql.isspace()  # (isspace stops at the first character; strip copies)
-            and not _is_python_model(obj.compiled_sql)
-        ]
+        return [uid for uid, obj in self.objects.items() if _analyzable(obj)]
 
     def waves(self) -> list[list[str]]:
         """Analysable nodes grouped so each group depends only on earlier groups."""
@@ -500,11 +685,216 @@ class _ProjectRun:
             ready = sorted(following)
         return waves
 
+    # ------------------------------------------------------------------------ incremental
+
+    def start(self, snapshot: ProjectSnapshot | None) -> list[list[str]]:
+        """Seed every node and return the waves to run, using last run's `snapshot` if any.
+
+        Each node is fingerprinted (see `_fingerprint`); one whose fingerprint and SQL match its entry
+        is seeded from it (see `_restore_seed`), and its record (if it is an analysed model) is
+        trusted: `redo` and `restore` decide by its tokens whether it still holds. The waves are last
+        run's if the project's graph (nodes, dependencies, relation names) and the set of analysable
+        models are unchanged."""
+        if snapshot is None:
+            self._seed_schemas()
+            self._waves = self.waves()
+            return self._waves
+        self._tracking = True
+        graph = _graph_text(self.extraction)  # (first: __init__ just read every node and dependency)
+        previous = self._previous = snapshot.records
+        fingerprints = self._fingerprints
+        tokens = self._tokens
+        analysable = self._analysable
+        trusted = self._trusted
+        fingerprint_of = self._fingerprint
+        restore_seed = self._restore_seed
+        # One loop over every node, the hottest of a warm run: kept flat.
+        for uid, obj in self.objects.items():
+            fingerprint, columns = fingerprint_of(uid, obj)
+            fingerprints[uid] = fingerprint
+            entry = previous.get(uid)
+            if (
+                type(entry) is tuple
+                and len(entry) == _E_LEN
+                # Compared as they are: cheaper than hashing them, and they are in the entry anyway.
+                and entry[_E_FP] == fingerprint
+                and entry[_E_SQL] == (obj.compiled_sql if obj.resource_type in ANALYZED_TYPES else None)
+                and restore_seed(uid, entry, columns)
+            ):
+                record = entry[_E_RECORD]
+                if record is not None:  # (the fingerprint covers what makes a node analysable)
+                    analysable.add(uid)
+                    if type(record) is tuple and len(record) == _R_LEN:
+                        trusted[uid] = record
+            else:
+                self._reseeded.add(uid)
+                self._seed(uid, obj)
+                if _analyzable(obj):
+                    analysable.add(uid)
+            tokens.setdefault(uid, "")  # (no schema)
+        # The graph is compared as text, and hashed (for records to name it by) only when it changed.
+        meta = previous.get(META)
+        if type(meta) is tuple and len(meta) == 3 and meta[0] == graph:
+            self._graph = meta[1]
+            waves = meta[2]
+            if set(chain.from_iterable(waves)) == analysable:
+                self._waves = [list(wave) for wave in waves]
+                return self._waves
+        else:
+            self._graph = hashlib.blake2b(graph.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        self._graph_text = graph
+        self._waves = self.waves()
+        return self._waves
+
+    def _fingerprint(self, uid: str, obj: DbtObject) -> tuple[str, dict[str, str] | None]:
+        """Everything of a node's own that its result (or what its readers see of it) depends on,
+        besides its SQL and the project's graph, as one string: its type, the columns it is seeded
+        with (catalog.json's under a catalog, else schema.yml's, else a seed file's header: the
+        others go unread) and dbt's snapshot column names. A few joins over one dict, no per-column
+        Python in the common case. Also returns that dict, the schema `_seed` would give the node."""
+        listed = obj.catalog_columns
+        if listed and self.use_catalog:
+            kind = "catalog"
+        else:
+            kind, listed = "declared", obj.declared_columns
+        columns: dict[str, str] | None = None
+        if listed:
+            # One pass over the column objects (reading their attributes is most of the cost here:
+            # a comprehension's specialized attribute loads beat `map(attrgetter(...))`).
+            columns = {column.name: column.data_type or "" for column in listed}  # as `_seed` reads them
+            if len(columns) == len(listed):
+                joined = _join_columns(columns, columns.values())
+            else:  # a name listed twice: the list itself (schema.yml's is read as a list too)
+                joined = "\x1c" + _join_columns(
+                    [column.name for column in listed], [column.data_type or "" for column in listed]
+                )
+        elif obj.resource_type == "seed":
+            kind = "header"
+            header = self._headers[uid] = _seed_header(self.root, obj)
+            if header:
+                columns = dict.fromkeys(header, "")
+            joined = _join_columns(header, ())
+        else:
+            joined = ""
+        snapshot_columns = "\x1f".join(obj.snapshot_columns) if obj.snapshot_columns else ""
+        fingerprint = (
+            f"{obj.resource_type}\x1e{obj.materialization or ''}\x1e{kind}\x1e{joined}\x1e{snapshot_columns}"
+        )
+        return fingerprint, columns
+
+    def redo(self, wave: list[str]) -> list[str]:
+        """The models of `wave` that take the per-model path (statement key, replay or analysis):
+        all of them without a cache; else those without a trusted record (see `start`), with one
+        made in another graph, or whose statement's inputs no longer have the tokens it records."""
+        if not self._tracking:
+            return wave
+        trusted = self._trusted
+        tokens = self._tokens
+        graph = self._graph
+        redo: list[str] = []
+        for uid in wave:
+            record = trusted.get(uid)
+            if (
+                record is None
+                or record[_R_GRAPH] != graph
+                or _joined(map(tokens.get, record[_R_KEY_READS])) != record[_R_KEY_TOKENS]
+            ):
+                redo.append(uid)
+        return redo
+
+    def previous_record(self, uid: str, key: str | None = None) -> tuple[Any, ...] | None:
+        """Last run's record of `uid` (if it was made under statement key `key`, when given)."""
+        entry = self._previous.get(uid)
+        record = entry[_E_RECORD] if type(entry) is tuple and len(entry) == _E_LEN else None
+        if type(record) is not tuple or len(record) != _R_LEN:
+            return None
+        return record if key is None or _checks(record)[0] == key else None
+
+    def restore(self, uid: str) -> bool:
+        """Apply the trusted record of a model `redo` passed over, if the nodes the tables in its
+        lineage resolve to still have the tokens it records (else change nothing and return False:
+        its statement holds, its edges must be resolved again)."""
+        record = self._trusted[uid]
+        if _joined(map(self._tokens.get, record[_R_CONTEXT_READS])) != record[_R_CONTEXT_TOKENS]:
+            return False
+        self._apply(uid, record)
+        return True
+
+    def _apply(self, uid: str, record: tuple[Any, ...]) -> None:
+        (
+            _graph,
+            _checks,
+            _key_reads,
+            _key_tokens,
+            _context_reads,
+            _context_tokens,
+            final,
+            final_columns,
+            final_names,
+            partial,
+            token,
+            edges_blob,
+            count,
+            direct,
+            raw_blob,
+            completed_blob,
+            columns,
+            with_lineage,
+            star,
+            errors,
+            sources_blob,
+        ) = record  # (unpacked before anything changes)
+        if final:
+            self.schemas[uid] = ModelSchema(columns=final_columns, source=final)
+            self.names[uid] = final_names
+            if partial:
+                self._partial.add(uid)
+            self._sql_cache.pop(uid, None)
+            self._folded.pop(uid, None)
+        if final is not None:
+            # A function of the schema and names in place: no need to hash them again.
+            self._tokens[uid] = token
+        self.statements[uid] = completed_blob or raw_blob
+        self.order.append(uid)
+        if errors:
+            self.errors.extend(f"{uid}: {error}" for error in errors)
+        self.edges.add_encoded(edges_blob, count, direct)
+        self.infos[uid] = _ModelInfo(columns, with_lineage, star or None, sources_blob)
+
+    def save(self, snapshot: ProjectSnapshot) -> None:
+        """Write the entries of this run that differ from last run's."""
+        previous = self._previous
+        analysable = self._analysable
+        for uid in self._reseeded.union(self._records):
+            obj = self.objects[uid]
+            record: Any = self._records.get(uid)
+            if record is None and uid in analysable:
+                record = False  # analysable, but nothing to keep (a timeout)
+            seeded = self._seeded.get(uid)
+            if seeded is None and uid not in self._reseeded:  # seeded from its entry: as it says
+                seeded = previous[uid][_E_SOURCE:_E_RECORD]
+            entry = (
+                self._fingerprints[uid],
+                obj.compiled_sql if obj.resource_type in ANALYZED_TYPES else None,
+                *(seeded or (None, None, None)),
+                record,
+            )
+            if previous.get(uid) != entry:
+                snapshot.put(uid, entry)
+        meta = (self._graph_text, self._graph, tuple(map(tuple, self._waves or ())))
+        if self._graph_text is not None and previous.get(META) != meta:
+            snapshot.retain(self.objects)
+            snapshot.put(META, meta)
+        snapshot.save()
+
     # ------------------------------------------------------------------------------ tasks
 
     def key(self, uid: str) -> str:
         """The statement key of `uid`: its SQL, dialect and the digests of its inputs' columns."""
         relations, ephemeral = self._model_inputs(uid)
+        if self._tracking:
+            reads = tuple(sorted(self._upstream_sets[uid]))
+            self._key_reads[uid] = (reads, "\x1f".join(map(self._token, reads)))
         return statement_key(
             self.objects[uid].compiled_sql or "",
             self.dialect,
@@ -534,7 +924,8 @@ class _ProjectRun:
         sql = self.objects[uid].compiled_sql or ""
         relations: list[tuple[TableKey, str]] = []
         ephemeral: dict[str, str] = {}
-        for dep in sorted(self._upstreams(uid, sql)):
+        upstreams = self._upstream_sets[uid] = self._upstreams(uid, sql)
+        for dep in sorted(upstreams):
             dep_obj = self.objects[dep]
             if not self.names.get(dep) or dep not in self.schemas:
                 continue  # nothing known of its columns (what `_sql_columns` would say)
@@ -542,7 +933,7 @@ class _ProjectRun:
                 ephemeral[f"{EPHEMERAL_PREFIX}{dep_obj.name}".lower()] = dep
                 relations.append(((dep,), dep))
                 continue
-            key = self._relation_keys.get(dep) or _relation_key(dep_obj)
+            key = self._relation_key_of(dep) or _relation_key(dep_obj)
             if key:
                 relations.append((key, dep))
         # Upstreams are final by the time a model's wave runs, so this holds for the whole run.
@@ -551,15 +942,16 @@ class _ProjectRun:
 
     def _upstreams(self, uid: str, sql: str) -> set[str]:
         recorded = self.deps.get(uid)
-        if not self._ephemeral_by_name and recorded:
+        ephemeral_by_name = self._ephemeral_names()
+        if not ephemeral_by_name and recorded:
             return set(recorded)  # the common case, with nothing to look for in the SQL
         deps = set(recorded or ())
         lowered = sql.lower()
         # The substring test is a necessary condition of the (case-insensitive) pattern and much
         # cheaper than running the regex over every model's SQL.
-        if self._ephemeral_by_name and EPHEMERAL_PREFIX in lowered:
+        if ephemeral_by_name and EPHEMERAL_PREFIX in lowered:
             for name in _EPHEMERAL_RE.findall(sql):
-                dep = self._ephemeral_by_name.get(name.lower())
+                dep = ephemeral_by_name.get(name.lower())
                 if dep and dep != uid:
                     deps.add(dep)
         if not recorded:
@@ -595,9 +987,11 @@ class _ProjectRun:
                 star_tables.update(table for table, name in column.upstreams if name == "*")
         star = star_tables.pop() if len(star_tables) == 1 else None
         self.infos[uid] = _ModelInfo(columns, with_lineage, star, sources)
-        if key is None:
-            return None
-        return self._record(uid, key, own, refs, raw, lineage, rows, direct, sources)
+        record = (
+            None if key is None else self._record(uid, key, own, refs, raw, lineage, rows, direct, sources)
+        )
+        self._records[uid] = record
+        return record
 
     def _record(
         self,
@@ -611,48 +1005,75 @@ class _ProjectRun:
         direct: int,
         sources: tuple[str, ...],
     ) -> tuple[Any, ...] | None:
-        """The snapshot record of a model just absorbed; see `replay` for when it holds.
+        """The snapshot record of a model just absorbed; see `replay` and `restore` for when it holds.
 
-        Whatever a replay of an all-cached run does not read (schemas it need not restore, edges,
-        statements, edge sources) is a compressed blob: unmarshalling a bytes object is a copy,
-        unmarshalling the same data as tuples of strings costs twenty times more."""
+        Whatever a run that restores the model does not read (edges, statements, edge sources) is a
+        compressed blob: unmarshalling a bytes object is a copy, unmarshalling the same data as
+        tuples of strings costs twenty times more. Its schema is restored every time: plain dicts."""
         context = self._context(uid, refs, own)
-        schema = self.schemas.get(uid)
         blobs = (
             dumps(rows),
             dumps(encode_statement(raw)),
             # Completing a star rarely changes anything: only then is the result stored too.
             None if lineage is raw else dumps(encode_statement(lineage)),
-            dumps(
-                (tuple(schema.columns.items()), tuple(self.names.get(uid, {}).items()), uid in self._partial)
-                if schema
-                else ()
-            ),
             dumps(sources),
         )
         if context is None or any(b is None for i, b in enumerate(blobs) if i != 2):
             return None
-        edges_blob, raw_blob, completed_blob, schema_blob, sources_blob = blobs
+        edges_blob, raw_blob, completed_blob, sources_blob = blobs
+        schema = self.schemas.get(uid)
+        final: tuple[Any, ...] = (None, None, None, False)
+        if schema is not None:
+            if uid not in self._inferred and uid not in self._partial:
+                final = (False, None, None, False)  # absorbing left the seeded schema as it was
+            else:
+                final = (schema.source, schema.columns, self.names.get(uid, {}), uid in self._partial)
         info = self.infos[uid]
-        # Positions matter (_RAW is read on its own): bump cache.LAYOUT on any change.
-        return (
-            key,
-            context,
+        return self._stamped(
+            uid,
             refs,
-            schema.source if schema else "",
-            schema_blob,
-            self._digest(uid) if schema else "",
-            self._state(uid) if schema else "",
-            edges_blob,
-            len(rows),
-            direct,
-            raw_blob,
-            completed_blob,
-            info.columns,
-            info.with_lineage,
-            info.star or "",
-            tuple(lineage.errors),
-            sources_blob,
+            (
+                self._graph,
+                marshal.dumps((key, context, refs)),
+                (),
+                "",
+                (),
+                "",
+                *final,
+                self._token(uid),
+                edges_blob,
+                len(rows),
+                direct,
+                raw_blob,
+                completed_blob,
+                info.columns,
+                info.with_lineage,
+                info.star or "",
+                tuple(lineage.errors),
+                sources_blob,
+            ),
+        )
+
+    def _stamped(
+        self, uid: str, refs: tuple[tuple[str, str], ...], record: tuple[Any, ...]
+    ) -> tuple[Any, ...]:
+        """`record` with what it was read against now: this run's graph, the tokens of the nodes
+        its statement was analysed against (as of its statement key) and of those its tables
+        resolve to (as of now, right after it was absorbed or replayed)."""
+        key_reads = self._key_reads.get(uid)
+        if key_reads is None:
+            # Re-absorbed without a key (see `restore`): `redo` found its statement's inputs as its
+            # trusted record has them. (Anything else gets tokens no join of tokens can equal.)
+            trusted = self._trusted.get(uid)
+            key_reads = (trusted[_R_KEY_READS], trusted[_R_KEY_TOKENS]) if trusted else ((uid,), "\x00")
+        context_reads = tuple(dict.fromkeys(r for _, r in refs if r and r != uid))
+        return (
+            self._graph,
+            record[_R_CHECKS],
+            *key_reads,
+            context_reads,
+            "\x1f".join(map(self._token, context_reads)),
+            *record[_R_FINAL:],
         )
 
     def replay(self, uid: str, record: tuple[Any, ...]) -> bool:
@@ -663,51 +1084,16 @@ class _ProjectRun:
         statement reads: the node it resolves to, that node's schema source and display names.
         Together with the statement key that is everything `absorb` reads, so replaying gives what
         absorbing would, without re-deriving a single edge."""
-        try:
-            (
-                _key,
-                context,
-                refs,
-                schema_source,
-                schema_blob,
-                columns_hash,
-                state_hash,
-                edges_blob,
-                count,
-                direct,
-                raw_blob,
-                completed_blob,
-                columns,
-                with_lineage,
-                star,
-                errors,
-                sources_blob,
-            ) = record
-        except (TypeError, ValueError):
+        if type(record) is not tuple or len(record) != _R_LEN:
             return False  # a record of another shape: absorb afresh
+        _key, context, refs = _checks(record)
         if self._context(uid, refs, self._own_state(uid)) != context:
             return False
-        if schema_source and schema_source != "catalog":
-            # (A catalog schema is never changed by absorbing, and the context check just confirmed
-            # it is the one the record was made with: nothing to restore.)
-            try:
-                schema_columns, names, partial = loads(schema_blob)
-            except (EOFError, ValueError, TypeError, zlib.error):
-                return False
-            self.schemas[uid] = ModelSchema(columns=dict(schema_columns), source=schema_source)
-            self.names[uid] = dict(names)
-            if partial:
-                self._partial.add(uid)
-            self._schema_changed(uid)
-        if schema_source:
-            # Functions of the schema and names in place: no need to hash them again.
-            self._digests[uid] = columns_hash
-            self._states[uid] = state_hash
-        self.statements[uid] = completed_blob or raw_blob
-        self.order.append(uid)
-        self.errors.extend(f"{uid}: {error}" for error in errors)
-        self.edges.add_encoded(edges_blob, count, direct)
-        self.infos[uid] = _ModelInfo(columns, with_lineage, star or None, sources_blob)
+        try:
+            self._apply(uid, record)
+        except (TypeError, ValueError):
+            return False  # (checked before anything is applied: see `_apply`)
+        self._records[uid] = self._stamped(uid, refs, record)
         return True
 
     def _context(self, uid: str, refs: tuple[tuple[str, str], ...], own: str) -> str | None:
@@ -786,6 +1172,7 @@ class _ProjectRun:
         self.names[uid] = {
             name: declared[name.casefold()].name if name.casefold() in declared else name for name in columns
         }
+        self._inferred.add(uid)
         self._schema_changed(uid)
 
     def _edge_rows(
@@ -890,7 +1277,7 @@ class _ProjectRun:
         folded = tuple(p.casefold() for p in table.split("."))
         matches = set()
         for dep in deps:
-            key = self._relation_keys.get(dep)
+            key = self._relation_key_of(dep)
             if not key:
                 continue
             dep_key = tuple(map(str.casefold, key))
@@ -900,15 +1287,17 @@ class _ProjectRun:
         return matches.pop() if len(matches) == 1 else None
 
     def _resolve_table(self, table: str) -> str | None:
-        if table in self.objects:
-            return table
+        obj = self.objects.get(table)
+        if obj is not None:
+            return obj.unique_id
         folded = tuple(p.casefold() for p in table.split("."))
-        uid = self._relations.get(folded)
+        relations, by_last = self._relation_index()
+        uid = relations.get(folded)
         if uid is not None:
             return uid
         matches = {
             candidate_uid
-            for key, candidate_uid in self._by_last.get(folded[-1], [])
+            for key, candidate_uid in by_last.get(folded[-1], [])
             if key[-min(len(key), len(folded)) :] == folded[-min(len(key), len(folded)) :]
         }
         return matches.pop() if len(matches) == 1 else None
@@ -991,6 +1380,56 @@ def _snapshot_columns(obj: DbtObject) -> Sequence[str]:
     return obj.snapshot_columns or SNAPSHOT_COLUMNS
 
 
+def _checks(record: tuple[Any, ...]) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """A record's statement key, edge context digest and tables with the nodes they resolved to."""
+    try:
+        key, context, refs = marshal.loads(record[_R_CHECKS])
+    except (EOFError, ValueError, TypeError):
+        return "", "", ()  # (no key is empty: never matches)
+    return key, context, refs
+
+
+def _joined(tokens: Iterable[str | None]) -> str | None:
+    """Tokens as one string to compare (None if one is missing: never equal to a stored one)."""
+    try:
+        return "\x1f".join(tokens)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _graph_text(extraction: Extraction) -> str:
+    """The project's graph as one string: its nodes with what resolving a table name to one reads
+    (type, materialization, relation name, enabled) and its dependencies. (None and "" mean the same
+    in each of those fields.)"""
+    nodes = "\x1e".join(
+        [
+            f"{o.unique_id}\x1f{o.resource_type}\x1f{o.materialization or ''}\x1f{o.name}\x1f"
+            f"{o.alias or ''}\x1f{o.database or ''}\x1f{o.schema or ''}\x1f{o.enabled}"
+            for o in extraction.objects
+        ]
+    )
+    dependencies = "\x1e".join([f"{d.source}\x1f{d.target}" for d in extraction.dependencies])
+    return f"{nodes}\x1d{dependencies}"
+
+
+def _join_columns(names: Iterable[str], types: Iterable[str]) -> str:
+    """Column names and types as one string to compare (see `cache.pairs_text` on the separators)."""
+    try:
+        return "\x1f".join(names) + "\x1d" + "\x1f".join(types)
+    except TypeError:  # a value that is not a string (never from our own readers): spell it out
+        return repr((list(names), list(types)))
+
+
+def _analyzable(obj: DbtObject) -> bool:
+    """A model or snapshot with compiled SQL (a Python model's compiled code is Python)."""
+    return bool(
+        obj.resource_type in ANALYZED_TYPES
+        and obj.compiled_sql
+        and not obj.compiled_sql.isspace()  # (isspace stops at the first character; strip copies)
+        and not _is_python_model(obj.compiled_sql)
+    )
+
+
 def _is_python_model(code: str) -> bool:
     """dbt Python models keep their Python source where SQL models keep compiled SQL."""
     # The substring tests are necessary conditions of the pattern and far cheaper than scanning
@@ -1002,6 +1441,7 @@ def _relation_key(obj: DbtObject) -> TableKey:
     return tuple(p for p in (obj.database, obj.schema, obj.alias or obj.name) if p)
 
 
+@functools.cache
 def _case_insensitive(dialect: str) -> bool:
     strategy = Dialect.get_or_raise(dialect or None).NORMALIZATION_STRATEGY
     return strategy in (
@@ -1030,7 +1470,7 @@ def _seed_header(root: Path, obj: DbtObject) -> list[str]:
 
 @contextmanager
 def _executor(workers: int | None) -> Iterator[_LazyPool]:
-    pool = _LazyPool(workers if workers is not None else (os.cpu_count() or 1))
+    pool = _LazyPool(workers)
     try:
         yield pool
     finally:
@@ -1040,9 +1480,13 @@ def _executor(workers: int | None) -> Iterator[_LazyPool]:
 class _LazyPool:
     """A process pool started only when a wave has enough uncached work to pay for it."""
 
-    def __init__(self, workers: int) -> None:
-        self.workers = max(1, workers)
+    def __init__(self, workers: int | None) -> None:
+        self._workers = workers  # None: one per CPU (looked up only when a wave has work)
         self._pool: Executor | None = None
+
+    @property
+    def workers(self) -> int:
+        return max(1, self._workers if self._workers is not None else (os.cpu_count() or 1))
 
     def get(self) -> Executor:
         if self._pool is None:
@@ -1059,7 +1503,7 @@ class _LazyPool:
 
 
 def _map(pool: _LazyPool, tasks: list[_Task]) -> list[StatementLineage]:
-    if pool.workers <= 1 or len(tasks) < _MIN_PARALLEL_TASKS:
+    if len(tasks) < _MIN_PARALLEL_TASKS or pool.workers <= 1:
         return [analyze_task(t) for t in tasks]
     chunksize = max(1, len(tasks) // (pool.workers * 4))
     return list(pool.get().map(analyze_task, tasks, chunksize=chunksize))

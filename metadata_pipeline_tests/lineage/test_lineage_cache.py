@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import pickle
 from collections.abc import Callable
 from dataclasses import replace
@@ -10,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from metadata_pipeline.ingest.extraction import ColumnInfo, Extraction
+from metadata_pipeline.ingest.extraction import ColumnInfo, DbtObject, Dependency, Extraction
 from metadata_pipeline.lineage import ColumnEdge, ProjectLineage, compute_project_lineage, project_lineage
 from metadata_pipeline.lineage import cache as cache_module
 from metadata_pipeline.lineage.edges import EdgeList
 from metadata_pipeline_tests.lineage.shop_project import (
+    DB,
     FCT_ORDERS,
     INT_ORDERS,
     MART,
@@ -128,11 +130,11 @@ def test_log_appends_then_folds_into_the_base(tmp_path: Path, monkeypatch: pytes
     compute_project_lineage(extraction, cache_dir=tmp_path, workers=1)
     projects = tmp_path / "projects"
     (base,) = projects.glob("*.m")
-    assert not list(projects.glob("*.log"))
+    assert base.with_suffix(".log").stat().st_size == 0  # created empty with the base
     # Small changes append to the log; once the log outgrows a quarter of the base it is folded in.
     sizes = []
     for n in range(1, 12):
-        changed = _sql(FCT_ORDERS, lambda sql, n=n: sql + f"\n-- change {n}")(extraction)
+        changed = _sql(MART, lambda sql, n=n: sql + f"\n-- change {n}")(extraction)
         lineage = compute_project_lineage(changed, cache_dir=tmp_path, workers=1)
         assert lineage.stats["analyzed"] == 1
         log = base.with_suffix(".log")
@@ -209,3 +211,206 @@ def test_a_replayed_result_pickles_like_a_computed_one(tmp_path: Path) -> None:
     restored = pickle.loads(pickle.dumps(warm))
     assert _outcome(restored) == _outcome(warm)
     assert restored.statements[STG_CUSTOMERS].columns
+
+
+# ------------------------------------------------------------------- incremental runs
+# A warm run restores every model whose inputs are unchanged and takes only the others down the
+# per-model path; these pin down which models that is, and that the result is a cold run's.
+
+
+@pytest.fixture
+def analysed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of every statement analysed from here on (workers=1: all in this process)."""
+    seen: list[str] = []
+    real = project_lineage.analyze_task
+
+    def spy(task: Any) -> Any:
+        seen.append(task.sql)
+        return real(task)
+
+    monkeypatch.setattr(project_lineage, "analyze_task", spy)
+    return seen
+
+
+def _uids(extraction: Extraction, sqls: list[str]) -> set[str]:
+    by_sql = {o.compiled_sql: o.unique_id for o in extraction.objects if o.compiled_sql}
+    return {by_sql[sql] for sql in sqls}
+
+
+def _warm_and_cold(tmp_path: Path, before: Extraction, after: Extraction, analysed: list[str]) -> set[str]:
+    """Runs `before` into a cache, then `after` warm and cold: asserts they agree and returns the
+    models the warm run analysed."""
+    compute_project_lineage(before, cache_dir=tmp_path / "cache", workers=1)
+    analysed.clear()
+    warm = compute_project_lineage(after, cache_dir=tmp_path / "cache", workers=1)
+    redone = _uids(after, analysed)
+    cold = compute_project_lineage(after, workers=1)
+    assert _outcome(warm) == _outcome(cold)
+    assert warm.stats["analyzed"] == len(redone)
+    assert warm.stats["cache_hits"] + warm.stats["analyzed"] == warm.stats["models"]
+    return redone
+
+
+@pytest.mark.parametrize("with_catalog", [True, False], ids=["catalog", "no_catalog"])
+def test_a_leaf_given_a_column_is_the_only_model_analysed_again(
+    tmp_path: Path, with_catalog: bool, analysed: list[str]
+) -> None:
+    before = shop_extraction(with_catalog=with_catalog)
+    after = _sql(MART, lambda sql: sql.replace("select *", "select *, 1 as touched"))(before)
+    assert _warm_and_cold(tmp_path, before, after, analysed) == {MART}
+
+
+def test_an_upstream_model_whose_columns_change_is_analysed_again_with_its_readers(
+    tmp_path: Path, analysed: list[str]
+) -> None:
+    before = shop_extraction(with_catalog=False)
+    after = _sql(FCT_ORDERS, lambda sql: sql.replace("o.amount_cents\n", "o.amount_cents, 1 as extra\n"))(
+        before
+    )
+    assert "extra" in after.by_id()[FCT_ORDERS].compiled_sql
+    # The mart is `select * from fct_orders`: it now has the new column too.
+    assert _warm_and_cold(tmp_path, before, after, analysed) == {FCT_ORDERS, MART}
+    assert "extra" in compute_project_lineage(after, cache_dir=tmp_path / "cache").schemas[MART].columns
+
+
+def test_a_model_whose_sql_changes_but_not_what_readers_see_of_it_is_analysed_alone(
+    tmp_path: Path, analysed: list[str]
+) -> None:
+    # Under a catalog, readers see fct_orders' catalog columns, whatever its SQL says.
+    before = shop_extraction(with_catalog=True)
+    after = _sql(FCT_ORDERS, lambda sql: sql.replace("o.amount_cents\n", "o.amount_cents, 1 as extra\n"))(
+        before
+    )
+    assert _warm_and_cold(tmp_path, before, after, analysed) == {FCT_ORDERS}
+
+
+def test_declared_columns_of_a_source_redo_its_readers(tmp_path: Path, analysed: list[str]) -> None:
+    before = shop_extraction(with_catalog=False)
+    after = _declared(SRC_ORDERS, "id", "customer_id", "amount", "status", "placed_at")(before)
+    assert STG_ORDERS in _warm_and_cold(tmp_path, before, after, analysed)
+
+
+@pytest.mark.parametrize("change", ["catalog_types", "catalog_column_added", "source_leaves_catalog"])
+def test_catalog_columns_of_a_source_redo_its_readers(
+    tmp_path: Path, change: str, analysed: list[str]
+) -> None:
+    before = shop_extraction(with_catalog=True)
+    reader = STG_ORDERS if change == "catalog_types" else STG_CUSTOMERS
+    assert reader in _warm_and_cold(tmp_path, before, CHANGES[change](before), analysed)
+
+
+def _seed_project(root: Path, header: str) -> Extraction:
+    """A seed with no declared columns (its schema is its CSV file's header) and two readers."""
+    (root / "seeds").mkdir(parents=True, exist_ok=True)
+    (root / "seeds" / "countries.csv").write_text(f"{header}\nNL,Netherlands,EU\n")
+    seed = DbtObject(
+        "seed.shop.countries",
+        "countries",
+        "seed",
+        database=DB,
+        schema="main",
+        alias="countries",
+        original_file_path="seeds/countries.csv",
+    )
+    star = DbtObject(
+        "model.shop.all_countries",
+        "all_countries",
+        "model",
+        database=DB,
+        schema="main",
+        alias="all_countries",
+        compiled_sql=f'select * from "{DB}"."main"."countries"',
+    )
+    named = DbtObject(
+        "model.shop.country_names",
+        "country_names",
+        "model",
+        database=DB,
+        schema="main",
+        alias="country_names",
+        compiled_sql=f'select code, upper(name) as name from "{DB}"."main"."countries"',
+    )
+    return Extraction(
+        project_name="seeds",
+        project_root=str(root),
+        tier="GOLD",
+        objects=[seed, star, named],
+        dependencies=[
+            Dependency(source=star.unique_id, target=seed.unique_id, extracted_from="manifest"),
+            Dependency(source=named.unique_id, target=seed.unique_id, extracted_from="manifest"),
+        ],
+        adapter_type="duckdb",
+    )
+
+
+def test_a_seed_file_whose_header_changes_redoes_its_readers(tmp_path: Path, analysed: list[str]) -> None:
+    root = tmp_path / "project"
+    before = _seed_project(root, "code,name,region")
+    compute_project_lineage(before, cache_dir=tmp_path / "cache", workers=1)
+    after = _seed_project(root, "code,name,region,currency")  # (the same objects: only the file changed)
+    analysed.clear()
+    warm = compute_project_lineage(after, cache_dir=tmp_path / "cache", workers=1)
+    assert _uids(after, analysed) == {"model.shop.all_countries", "model.shop.country_names"}
+    assert "currency" in warm.schemas["model.shop.all_countries"].columns
+    assert _outcome(warm) == _outcome(compute_project_lineage(after, workers=1))
+
+
+def test_an_old_format_snapshot_means_a_cold_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    extraction = shop_extraction()
+    with monkeypatch.context() as m:
+        m.setattr(cache_module, "BUILD", cache_module.BUILD.replace(f"{cache_module.LAYOUT}\x1f", "6\x1f", 1))
+        compute_project_lineage(extraction, cache_dir=tmp_path, workers=1)
+    lineage = compute_project_lineage(extraction, cache_dir=tmp_path, workers=1)
+    assert (lineage.stats["analyzed"], lineage.stats["replayed"]) == (5, 0)
+    assert _outcome(lineage) == _outcome(compute_project_lineage(extraction, workers=1))
+
+
+def test_entries_of_another_shape_mean_a_cold_run(tmp_path: Path) -> None:
+    extraction = shop_extraction()
+    compute_project_lineage(extraction, cache_dir=tmp_path, workers=1)
+    (base,) = (tmp_path / "projects").glob("*.m")
+    build, records = marshal.loads(base.read_bytes())
+    # What layout 6 stored: (statement key, ...) per analysed model only.
+    base.write_bytes(marshal.dumps((build, {uid: ("key", "context") for uid in records})))
+    lineage = compute_project_lineage(extraction, cache_dir=tmp_path, workers=1)
+    assert (lineage.stats["analyzed"], lineage.stats["replayed"]) == (5, 0)
+    assert _outcome(lineage) == _outcome(compute_project_lineage(extraction, workers=1))
+
+
+def test_a_stale_entry_is_only_a_miss(tmp_path: Path, analysed: list[str]) -> None:
+    # Entries validate themselves: a model is restored only if the nodes it read still look as they
+    # did when its record was made, whichever run wrote which entry (concurrent runs, a log
+    # repeating an older entry over a newer base...).
+    v1 = shop_extraction(with_catalog=False)
+    v2 = CHANGES["renamed_output"](v1)
+    compute_project_lineage(v1, cache_dir=tmp_path, workers=1)
+    snapshot = cache_module.LineageCache(tmp_path).snapshot(project_lineage._ProjectRun.identity_of(v1, True))
+    fct_v1 = snapshot.get(FCT_ORDERS)
+    compute_project_lineage(v2, cache_dir=tmp_path, workers=1)  # fct_orders and the mart, as of v2
+    snapshot = cache_module.LineageCache(tmp_path).snapshot(project_lineage._ProjectRun.identity_of(v1, True))
+    snapshot.put(FCT_ORDERS, fct_v1)  # fct_orders as of v1 again; the mart's entry is still v2's
+    snapshot.save()
+    analysed.clear()
+    lineage = compute_project_lineage(v1, cache_dir=tmp_path, workers=1)
+    # fct_orders' entry matches v1 and is restored; the mart's was made reading fct_orders as of v2.
+    assert _uids(v1, analysed) == {MART}
+    assert _outcome(lineage) == _outcome(compute_project_lineage(v1, workers=1))
+
+
+def test_a_model_reading_a_table_it_does_not_depend_on_follows_that_tables_names(
+    tmp_path: Path, analysed: list[str]
+) -> None:
+    # fct_orders names stg_customers in its SQL without a recorded dependency: its statement is
+    # analysed without that table's columns, but its edges resolve to it and use its display names.
+    def without_dependency(extraction: Extraction) -> Extraction:
+        dependencies = [
+            d for d in extraction.dependencies if (d.source, d.target) != (FCT_ORDERS, STG_CUSTOMERS)
+        ]
+        return replace(extraction, dependencies=dependencies)
+
+    before = without_dependency(_declared(STG_CUSTOMERS, "customer_id", "full_name")(shop_extraction(False)))
+    after = _declared(STG_CUSTOMERS, "Customer_ID", "Full_Name")(before)
+    # Nothing is analysed again: stg_customers and fct_orders are absorbed again from their records.
+    assert _warm_and_cold(tmp_path, before, after, analysed) == set()
+    edges = compute_project_lineage(after, cache_dir=tmp_path / "cache", workers=1).edges
+    assert f"{STG_CUSTOMERS}.Full_Name" in {e.source for e in edges if e.target_model == FCT_ORDERS}
