@@ -481,10 +481,8 @@ class _ProjectRun:
 
     def _relation_key_of(self, uid: str) -> TableKey | None:
         """The relation a node is in the warehouse, if it is one (an ephemeral model is not)."""
-        try:
+        if uid in self._relation_keys:
             return self._relation_keys[uid]
-        except KeyError:
-            pass
         obj = self.objects.get(uid)
         key = (
             _relation_key(obj)

@@ -234,7 +234,21 @@ def test_a_partial_schema_yml_list_does_not_hide_the_other_columns_of_a_star_mod
     assert trace_to_sources(lineage.edges, f"{copy}.full_name") == {f"{SRC_CUSTOMERS}.full_name"}
 
 
-def test_dbt_adds_its_snapshot_columns_even_behind_a_star() -> None:
+DBT_SNAPSHOT_COLUMNS = ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"]
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [
+        ([], DBT_SNAPSHOT_COLUMNS),
+        # `snapshot_meta_column_names` (and hard_deletes: new_record) rename and add them.
+        (
+            ["_scd_id", "_scd_updated_at", "_scd_start", "_scd_end", "_scd_is_deleted"],
+            ["_scd_id", "_scd_updated_at", "_scd_start", "_scd_end", "_scd_is_deleted"],
+        ),
+    ],
+)
+def test_dbt_adds_its_snapshot_columns_even_behind_a_star(configured: list[str], expected: list[str]) -> None:
     from metadata_pipeline.ingest.extraction import DbtObject, Dependency
 
     snap = "snapshot.shop.customers_snapshot"
@@ -248,6 +262,7 @@ def test_dbt_adds_its_snapshot_columns_even_behind_a_star() -> None:
         alias="customers_snapshot",
         materialization="snapshot",
         compiled_sql='select * from "shop"."raw"."customers"',
+        snapshot_columns=configured,
     )
     extraction = replace(
         extraction,
@@ -255,37 +270,11 @@ def test_dbt_adds_its_snapshot_columns_even_behind_a_star() -> None:
         dependencies=[*extraction.dependencies, Dependency(snap, SRC_CUSTOMERS, "manifest")],
     )
     lineage = compute_project_lineage(extraction, workers=1)
-    for name in ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"):
+    for name in expected:
         assert _direct(lineage.edges, f"{snap}.{name}") == {"": "Calculated"}
+    for name in set(DBT_SNAPSHOT_COLUMNS) - set(expected):
+        assert not any(e.target == f"{snap}.{name}" for e in lineage.edges)
     assert _direct(lineage.edges, f"{snap}.*") == {f"{SRC_CUSTOMERS}.*": "Direct"}
-
-
-def test_snapshot_columns_follow_the_names_the_project_configured() -> None:
-    from metadata_pipeline.ingest.extraction import DbtObject, Dependency
-
-    snap = "snapshot.shop.customers_snapshot"
-    extraction = shop_extraction(with_catalog=False)
-    renamed = ["_scd_id", "_scd_updated_at", "_scd_start", "_scd_end", "_scd_is_deleted"]
-    snapshot = DbtObject(
-        snap,
-        "customers_snapshot",
-        "snapshot",
-        database="shop",
-        schema="snapshots",
-        alias="customers_snapshot",
-        materialization="snapshot",
-        compiled_sql='select * from "shop"."raw"."customers"',
-        snapshot_columns=renamed,
-    )
-    extraction = replace(
-        extraction,
-        objects=[*extraction.objects, snapshot],
-        dependencies=[*extraction.dependencies, Dependency(snap, SRC_CUSTOMERS, "manifest")],
-    )
-    lineage = compute_project_lineage(extraction, workers=1)
-    for name in renamed:
-        assert _direct(lineage.edges, f"{snap}.{name}") == {"": "Calculated"}
-    assert not any(e.target == f"{snap}.dbt_scd_id" for e in lineage.edges)
 
 
 @pytest.mark.parametrize("declared_first", ["seed", "source"])
