@@ -482,9 +482,17 @@ class ScopeWalker:
     ) -> bool:
         """`(array_agg(t ORDER BY ...)[OFFSET(0)]).f` (BigQuery's dedupe), directly or through a
         CTE column: field f of a row of t is t.f, and what orders or filters the row still counts."""
-        base = self.trace(node.this, scope, aliases)
-        if not base.fields:
-            return False
+        if isinstance(node.this, exp.Column):
+            found = self._resolve_path(node.this, scope, aliases)
+            if found is None or found[1] or not found[0].fields:
+                return False
+            base = found[0]
+        elif node.this.find(exp.TableColumn) is not None:
+            base = self.trace(node.this, scope, aliases)
+            if not base.fields:
+                return False
+        else:
+            return False  # no row in reach: an ordinary struct/JSON path, walked as usual
         field_trace, rest = _field_of(base, [node.expression])
         if rest:
             return False
