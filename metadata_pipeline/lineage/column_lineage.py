@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlglot
@@ -48,13 +48,15 @@ from metadata_pipeline.lineage.scope_walk import (
     ScopeResult,
     ScopeWalker,
     TableNamer,
+    columns_rewrite,
     mark_projection_names,
     merge_branches,
+    tag_columns_selects,
 )
 from metadata_pipeline.lineage.statements import MERGE, SourceQuery, StatementShape, shape_of
 
 # Bumped whenever a change to the engine can change its output: part of every cache key.
-ENGINE_VERSION = "5"
+ENGINE_VERSION = "6"
 
 # Confidence multipliers for each way a statement can fall short of a clean, schema-backed read.
 _FALLBACK_DIALECT_FACTOR = 0.8
@@ -165,6 +167,13 @@ def statement_lineage(
     try:
         with _time_limit(timeout_s):
             run.execute(sql, schema, rewrite)
+            expansions = run.columns_expansions
+            if expansions:
+                # DuckDB COLUMNS(...) chose its columns: trace the SQL again with them spelled
+                # out, so that every scope (an outer `*` included) sees the real names.
+                run = replace(run, result=StatementLineage(), columns_expansions={})
+                result = run.result
+                run.execute(sql, schema, _then(rewrite, columns_rewrite(expansions)))
     except LineageTimeout:
         result.errors.append(f"timeout: lineage took longer than {timeout_s}s")
         result.confidence = 0.0
@@ -189,6 +198,7 @@ class _StatementRun:
     strict_schema: bool
     preserve_case: bool = False
     result: StatementLineage = field(default_factory=StatementLineage)
+    columns_expansions: dict[int, dict[int, list[tuple[str, str, str]]]] = field(default_factory=dict)
     _reparse: Callable[[], StatementShape] = field(default=lambda: StatementShape(kind="UNKNOWN"), repr=False)
 
     def execute(
@@ -303,6 +313,8 @@ class _StatementRun:
         walker = ScopeWalker(schema, namer, self.deadline, strict_schema=self.strict_schema)
         scope_result = walker.result(root)
         walker.note_tables(root)
+        for tag, plan in walker.columns_expansions.items():
+            self.columns_expansions.setdefault(tag, {}).update(plan)
         self.result.errors.extend(
             f"unresolved: {column}: no table or alias named {column.rsplit('.', 1)[0]} is in scope, "
             "and no single source has a column of that name"
@@ -353,9 +365,14 @@ class _StatementRun:
         return queries[index].query if index < len(queries) else None
 
 
+def _then(first: Rewrite | None, second: Rewrite) -> Rewrite:
+    return second if first is None else (lambda statement: second(first(statement)))
+
+
 def _prepare(query: exp.Expr, dialect: str) -> None:
     """Record what qualify rewrites away: unaliased projections' text, USING keys, stars."""
     mark_projection_names(query, dialect)
+    tag_columns_selects(query)
     _mark_using_joins(query)
 
 

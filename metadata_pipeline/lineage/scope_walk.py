@@ -22,6 +22,8 @@ Rules the walk applies, in one place:
 
 from __future__ import annotations
 
+import fnmatch
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -45,6 +47,7 @@ Indirect = tuple[str, str, str]  # (table, column, role)
 STAR = "*"
 _NAME_META = "mp_name"  # meta key on unaliased projections: their SQL text before qualification
 STAR_META = "mp_star"  # meta key on selects that had a `*` before qualification expanded it
+COLUMNS_META = "mp_columns"  # meta key on selects with DuckDB COLUMNS(...) projections: their ordinal
 USING_META = "mp_using"  # meta key on joins: the USING key names (case-folded) before qualification
 _CLAUSE_ROLES: tuple[tuple[str, str], ...] = (
     ("where", "filter"),
@@ -149,6 +152,10 @@ class ScopeWalker:
         # Columns qualified by a name no FROM clause in scope defines (`ghost.code`): SQL that
         # cannot run as written. Reported once each, in first-seen order.
         self.unplaced: dict[str, None] = {}
+        # DuckDB COLUMNS(...) expansions, to be written into the SQL as explicit columns (see
+        # `columns_rewrite`): per select's COLUMNS_META tag, per COLUMNS projection in it (in
+        # order), the (source, column, output name) it chose.
+        self.columns_expansions: dict[int, dict[int, list[tuple[str, str, str]]]] = {}
 
     # ----------------------------------------------------------------------------------- scopes
 
@@ -277,6 +284,8 @@ class ScopeWalker:
             self._check_deadline()
             if _is_star(projection):
                 self._expand_unresolved_star(scope, projection, result)
+                continue
+            if _selects_columns(projection) and self._expand_columns_projection(scope, projection, aliases, result):
                 continue
             name = _output_name(projection)
             trace = self.trace(projection.unalias(), scope, aliases=aliases)
@@ -438,6 +447,13 @@ class ScopeWalker:
             if node.expression is not None:
                 self._visit(node.expression, scope, role or "filter", acc, aliases, lambda_params)
             return
+        if isinstance(node, exp.Columns):
+            chosen = self._chosen_columns(scope, node.this)
+            if chosen is not None:
+                # `WHERE COLUMNS('x_.*') IS NOT NULL`, `coalesce(*COLUMNS([...]))`: each column.
+                for source_name, name in chosen:
+                    self._visit(exp.column(name, table=source_name), scope, role, acc, aliases, lambda_params)
+                return
         if isinstance(node, exp.Star) and _reads_whole_rows(node):
             # `object_construct(*)`, `to_json(struct(*))`, `hash(*)`: every column of the scope.
             self._visit_star_argument(scope, role, acc)
@@ -500,6 +516,66 @@ class ScopeWalker:
         acc.indirect |= base.indirect
         acc.refs.append(ColumnRef(id(node), field_trace, node.expression.name, node.expression))
         return True
+
+    def _expand_columns_projection(
+        self, scope: Scope, projection: exp.Expr, aliases: dict[str, ColumnTrace], result: ScopeResult
+    ) -> bool:
+        """DuckDB's `COLUMNS(selector)` and `* LIKE 'p%'` in a projection: the expression once per
+        chosen column, named as the column (or the alias, with `\\0` standing for the column).
+        False when the selector cannot be evaluated here (the projection is then one column)."""
+        value = projection.unalias()
+        if isinstance(value, _STAR_PATTERNS):
+            chosen = self._chosen_columns(scope, value)
+        else:
+            node = value.find(exp.Columns)
+            chosen = self._chosen_columns(scope, node.this) if node is not None else None
+        if chosen is None:
+            return False
+        alias = projection.alias if isinstance(projection, exp.Alias) else ""
+        if alias.startswith("_col_") and alias[5:].isdigit():
+            alias = ""  # qualify's name for an unaliased projection
+        tag = scope.expression.meta.get(COLUMNS_META)
+        if tag is not None:
+            ordinal = [p for p in scope.expression.expressions if _selects_columns(p)].index(projection)
+            self.columns_expansions.setdefault(tag, {})[ordinal] = [
+                (source_name, name, alias.replace("\\0", name) if alias else name) for source_name, name in chosen
+            ]
+        for source_name, name in chosen:
+            column = exp.column(name, table=source_name)
+            if isinstance(value, (exp.Columns, *_STAR_PATTERNS)):
+                expression: exp.Expr = column
+            else:
+                expression = value.copy()
+                target = expression.find(exp.Columns)
+                if target is not None:
+                    target.replace(column)
+            output = alias.replace("\\0", name) if alias else name
+            trace = self.trace(expression, scope, aliases=aliases)
+            aliases.setdefault(output, trace)
+            result.add(output, trace)
+        return True
+
+    def _chosen_columns(self, scope: Scope, selector: exp.Expr | None) -> list[tuple[str, str]] | None:
+        """(source, column) pairs of `scope` a DuckDB column selector chooses, in output order:
+        a `*` (with EXCLUDE, or LIKE/ILIKE/GLOB/SIMILAR TO a pattern), a regular expression, a list
+        of names, or a lambda over the name. None when the selector cannot be evaluated."""
+        if selector is None:
+            return None
+        visible: list[tuple[str, str]] = []
+        table = selector.table if isinstance(selector, exp.Column) and isinstance(selector.this, exp.Star) else ""
+        for source_name in [table] if table else list(scope.selected_sources):
+            expanded = ScopeResult()
+            star = exp.Column(this=exp.Star(), table=exp.to_identifier(source_name))
+            self._expand_unresolved_star(scope, star, expanded)
+            visible.extend((source_name, name) for name, _ in expanded.columns if name != STAR)
+        if isinstance(selector, exp.Array):
+            wanted = [e.name for e in selector.expressions if isinstance(e, exp.Literal)]
+            by_name = {name.casefold(): (source, name) for source, name in reversed(visible)}
+            return [by_name[w.casefold()] for w in wanted if w.casefold() in by_name]
+        test = _name_test(selector)
+        if test is None:
+            return None
+        return [(source, name) for source, name in visible if test(name)]
 
     def _visit_star_argument(
         self, scope: Scope, role: str | None, acc: _Acc, only: str | None = None
@@ -976,6 +1052,118 @@ def _pivots(source: exp.Table | Scope | object) -> list[exp.Pivot]:
     return []
 
 
+# `* LIKE 'p%'` and its kin (DuckDB): a star that keeps the columns whose names match.
+_STAR_PATTERNS = (exp.Like, exp.ILike, exp.Glob, exp.SimilarTo)
+
+
+def _selects_columns(projection: exp.Expr) -> bool:
+    """A projection that expands to several columns: DuckDB `COLUMNS(...)` (not unpacked into one
+    call's arguments) or `* LIKE 'p%'`."""
+    value = projection.unalias()
+    if isinstance(value, _STAR_PATTERNS) and isinstance(value.this, exp.Star):
+        return True
+    node = value.find(exp.Columns)
+    return node is not None and not node.args.get("unpack") and node.find_ancestor(exp.Select) is value.find_ancestor(exp.Select)
+
+
+def _name_test(selector: exp.Expr) -> Callable[[str], bool] | None:
+    """A test on column names for a DuckDB column selector, or None when it cannot be evaluated.
+    Names are matched ignoring case: the engine has already folded unquoted names."""
+    if isinstance(selector, exp.Column) and isinstance(selector.this, exp.Star):
+        selector = selector.this
+    if isinstance(selector, exp.Star):
+        excluded = {e.name.casefold() for e in selector.args.get("except_") or selector.args.get("except") or []}
+        return lambda name: name.casefold() not in excluded
+    if isinstance(selector, _STAR_PATTERNS) and isinstance(selector.this, exp.Star):
+        star_test = _name_test(selector.this)
+        pattern = _pattern_test(selector, selector.expression)
+        if star_test is None or pattern is None:
+            return None
+        return lambda name: star_test(name) and pattern(name)
+    if isinstance(selector, exp.Literal) and selector.is_string:
+        try:
+            regex = re.compile(selector.name, re.IGNORECASE)
+        except re.error:
+            return None
+        return lambda name: regex.search(name) is not None
+    if isinstance(selector, exp.Lambda) and len(selector.expressions) == 1:
+        parameter = selector.expressions[0].name
+        body = selector.this
+        if _predicate(body, parameter, "probe") is None:
+            return None
+        return lambda name: bool(_predicate(body, parameter, name))
+    return None
+
+
+def _pattern_test(operator: exp.Expr, pattern: exp.Expr | None) -> Callable[[str], bool] | None:
+    if not isinstance(pattern, exp.Literal) or not pattern.is_string:
+        return None
+    text = pattern.name
+    if isinstance(operator, exp.Glob):
+        regex = fnmatch.translate(text)
+    elif isinstance(operator, exp.SimilarTo):
+        regex = text + r"\Z"
+    else:  # LIKE / ILIKE: % is any run, _ any one character
+        regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in text) + r"\Z"
+    try:
+        compiled = re.compile(regex, re.IGNORECASE | re.DOTALL)
+    except re.error:
+        return None
+    return lambda name: compiled.match(name) is not None
+
+
+def _predicate(node: exp.Expr, parameter: str, name: str) -> bool | None:
+    """A lambda's body evaluated for one column name; None where it says something we cannot judge."""
+
+    def is_parameter(value: exp.Expr | None) -> bool:
+        return isinstance(value, (exp.Identifier, exp.Column)) and value.name == parameter and not (
+            isinstance(value, exp.Column) and value.table
+        )
+
+    def text(value: exp.Expr | None) -> str | None:
+        return value.name if isinstance(value, exp.Literal) and value.is_string else None
+
+    if isinstance(node, exp.Paren):
+        return _predicate(node.this, parameter, name)
+    if isinstance(node, exp.Not):
+        inner = _predicate(node.this, parameter, name)
+        return None if inner is None else not inner
+    if isinstance(node, (exp.And, exp.Or)):
+        left = _predicate(node.this, parameter, name)
+        right = _predicate(node.expression, parameter, name)
+        if left is None or right is None:
+            return None
+        return (left and right) if isinstance(node, exp.And) else (left or right)
+    if isinstance(node, exp.In) and is_parameter(node.this):
+        values = [text(v) for v in node.expressions]
+        if any(v is None for v in values):
+            return None
+        return name.casefold() in {str(v).casefold() for v in values}
+    if not is_parameter(node.this):
+        return None
+    argument = text(node.expression)
+    if argument is None:
+        return None
+    folded, wanted = name.casefold(), argument.casefold()
+    if isinstance(node, (exp.EQ, exp.NEQ)):
+        return (folded == wanted) == isinstance(node, exp.EQ)
+    if isinstance(node, exp.StartsWith):
+        return folded.startswith(wanted)
+    if isinstance(node, exp.EndsWith):
+        return folded.endswith(wanted)
+    if isinstance(node, exp.Contains):
+        return wanted in folded
+    if isinstance(node, exp.RegexpLike):
+        try:
+            return re.search(argument, name, re.IGNORECASE) is not None
+        except re.error:
+            return None
+    if isinstance(node, _STAR_PATTERNS):
+        test = _pattern_test(node, node.expression)
+        return None if test is None else test(name)
+    return None
+
+
 def _reads_whole_rows(star: exp.Star) -> bool:
     """A `*` passed to a function other than COUNT: the function reads every column."""
     parent = star.parent
@@ -1041,6 +1229,55 @@ def is_null(trace: ColumnTrace) -> bool:
         and not readable.refs
         and isinstance(unwrap_copy(readable.node), exp.Null)
     )
+
+
+def tag_columns_selects(query: exp.Expr) -> None:
+    """Number the selects that hold DuckDB COLUMNS(...) projections, in tree order, so that their
+    expansion can be written back into a fresh parse of the same SQL (`columns_rewrite`)."""
+    for tag, select in enumerate(_columns_selects(query)):
+        select.meta[COLUMNS_META] = tag
+
+
+def _columns_selects(query: exp.Expr) -> list[exp.Select]:
+    return [s for s in query.find_all(exp.Select) if any(_selects_columns(p) for p in s.expressions)]
+
+
+def columns_rewrite(expansions: dict[int, dict[int, list[tuple[str, str, str]]]]) -> Callable[[exp.Expr], exp.Expr]:
+    """A rewrite of a fresh parse that spells out each COLUMNS(...) projection as the columns it
+    chose, so that qualify sees real names: an outer `SELECT *` over a CTE that used COLUMNS then
+    expands to those columns instead of one `_col_0`."""
+
+    def rewrite(statement: exp.Expr) -> exp.Expr:
+        for tag, select in enumerate(_columns_selects(statement)):
+            plan = expansions.get(tag)
+            if not plan:
+                continue
+            projections: list[exp.Expr] = []
+            ordinal = 0
+            for projection in select.expressions:
+                if not _selects_columns(projection):
+                    projections.append(projection)
+                    continue
+                chosen = plan.get(ordinal)
+                ordinal += 1
+                if chosen is None:
+                    projections.append(projection)
+                    continue
+                value = projection.unalias()
+                for source_name, name, output in chosen:
+                    column = exp.column(name, table=source_name)
+                    if isinstance(value, (exp.Columns, *_STAR_PATTERNS)):
+                        expression: exp.Expr = column
+                    else:
+                        expression = value.copy()
+                        target = expression.find(exp.Columns)
+                        if target is not None:
+                            target.replace(column)
+                    projections.append(exp.alias_(expression, exp.to_identifier(output, quoted=True)))
+            select.set("expressions", projections)
+        return statement
+
+    return rewrite
 
 
 def mark_projection_names(query: exp.Expr, dialect: str) -> None:

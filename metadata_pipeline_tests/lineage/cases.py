@@ -518,6 +518,46 @@ CASES: list[Case] = [
         CUSTOMERS,
     ),
     Case(
+        "duckdb_columns_regex",
+        "duckdb",
+        "select columns('^(id|amount)$'), status from orders",
+        {
+            "id": ("Direct", {"orders.id"}),
+            "amount": ("Direct", {"orders.amount"}),
+            "status": ("Direct", {"orders.status"}),
+        },
+        ORDERS,
+    ),
+    Case(
+        "duckdb_columns_in_an_aggregate_with_alias_pattern",
+        "duckdb",
+        "select status, max(columns(c -> c like '%id')) as \"max_\\0\" from orders group by status",
+        {
+            "status": ("Direct", {"orders.status"}),
+            "max_id": ("Transform", {"orders.id"}),
+            "max_customer_id": ("Transform", {"orders.customer_id"}),
+        },
+        ORDERS,
+        indirect={("orders", "status", "group_by")},
+    ),
+    Case(
+        "duckdb_columns_in_a_cte_expand_an_outer_star",
+        "duckdb",
+        "with picked as (select columns(['name', 'id']) from customers) select * from picked",
+        {"name": ("Direct", {"customers.name"}), "id": ("Direct", {"customers.id"})},
+        CUSTOMERS,
+    ),
+    Case(
+        "duckdb_star_like_and_unpacked_columns",
+        "duckdb",
+        "select * like 'c%', coalesce(*columns(['status', 'ts'])) as state from orders",
+        {
+            "customer_id": ("Direct", {"orders.customer_id"}),
+            "state": ("Derived", {"orders.status", "orders.ts"}),
+        },
+        ORDERS,
+    ),
+    Case(
         "bigquery_star_except",
         "bigquery",
         "select * except (name) from customers",
