@@ -374,6 +374,22 @@ def _prepare(query: exp.Expr, dialect: str) -> None:
     mark_projection_names(query, dialect)
     tag_columns_selects(query)
     _mark_using_joins(query)
+    _alias_quoted_tables(query)
+
+
+def _alias_quoted_tables(query: exp.Expr) -> None:
+    """Give `FROM "Sales"."Orders"` its implicit alias `"Orders"` explicitly: qualify would name it
+    `orders`, and `"Orders"."Id"` in the select list would then qualify a table that is not there."""
+    for table in query.find_all(exp.Table):
+        identifier = table.this
+        if (
+            isinstance(identifier, exp.Identifier)
+            and identifier.quoted
+            and not table.alias
+            and not table.args.get("pivots")
+            and isinstance(table.parent, (exp.From, exp.Join))
+        ):
+            table.set("alias", exp.TableAlias(this=identifier.copy()))
 
 
 def _next_attempt(attempt: int, error: str, has_value_subqueries: bool) -> int:

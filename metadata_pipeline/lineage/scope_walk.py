@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import Scope
 
 from metadata_pipeline.lineage.dialects import dialect_instance
@@ -276,7 +277,7 @@ class ScopeWalker:
         for _name, (_node, source) in scope.selected_sources.items():
             if isinstance(source, Scope):
                 row |= self.result(source).row_indirect
-            elif isinstance(source, exp.Table):
+            elif isinstance(source, exp.Table) and _cte_behind(source, scope) is None:
                 self._note_table(source)
 
         aliases: dict[str, ColumnTrace] = {}
@@ -284,6 +285,13 @@ class ScopeWalker:
             self._check_deadline()
             if _is_star(projection):
                 self._expand_unresolved_star(scope, projection, result)
+                continue
+            if (
+                isinstance(projection, exp.Dot)
+                and isinstance(projection.expression, exp.Star)
+                and isinstance(projection.this, exp.Column)
+                and self._expand_struct_star(scope, projection.this.table, projection.this.name, result)
+            ):
                 continue
             if _selects_columns(projection) and self._expand_columns_projection(scope, projection, aliases, result):
                 continue
@@ -330,6 +338,10 @@ class ScopeWalker:
     def _expand_unresolved_star(self, scope: Scope, star: exp.Expr, result: ScopeResult) -> None:
         """A `*` qualify could not expand (some source has no known columns): expand what we can."""
         table = star.table if isinstance(star, exp.Column) else ""
+        if table and table not in scope.sources and isinstance(star, exp.Column):
+            # `address.*` that qualify left alone: a struct column's fields, if it is one.
+            if self._expand_struct_star(scope, star.text("db"), table, result):
+                return
         names = [table] if table else list(scope.selected_sources)
         for name in names:
             selected = scope.selected_sources.get(name)
@@ -370,6 +382,30 @@ class ScopeWalker:
                 result.by_name[STAR] = trace
             else:
                 result.add(STAR, trace)
+
+    def _expand_struct_star(self, scope: Scope, alias: str, column: str, result: ScopeResult) -> bool:
+        """`address.*` / `c.address.*` where `address` is a struct column, not a source: one
+        output per field the schema's type names (qualify does this for BigQuery only)."""
+        candidates = [alias] if alias else list(scope.selected_sources)
+        fields: list[str] = []
+        owner = ""
+        for name in candidates:
+            source = scope.sources.get(name)
+            if not isinstance(source, exp.Table):
+                continue
+            columns = self._known_columns(source) or {}
+            folded = {c.casefold(): t for c, t in columns.items()}
+            found = _struct_fields(folded.get(column.casefold()), self.namer.dialect)
+            if found:
+                if owner:
+                    return False  # two sources have such a column: ambiguous
+                fields, owner = found, name
+        if not fields:
+            return False
+        for field_name in fields:
+            path = exp.Dot(this=exp.column(column, table=owner), expression=exp.to_identifier(field_name))
+            result.add(field_name, self.trace(path, scope))
+        return True
 
     # ------------------------------------------------------------------------------ expressions
 
@@ -777,7 +813,7 @@ class ScopeWalker:
     def _from_source(self, source: exp.Table | Scope, name: str, scope: Scope) -> ColumnTrace | None:
         pivots = _pivots(source)
         if pivots:
-            return self._pivot_trace(source, pivots[-1], name)
+            return self._pivot_trace(_cte_behind(source, scope) or source, pivots[-1], name)
         if isinstance(source, Scope):
             return self._from_scope(source, name)
         if isinstance(source.this, exp.SemanticView) and isinstance(source.this.this, exp.Table):
@@ -949,7 +985,7 @@ class ScopeWalker:
         tables), including tables passed into table functions (`ML.PREDICT(MODEL m, TABLE t)`)."""
         for scope in root.traverse():
             for source in scope.sources.values():
-                if isinstance(source, exp.Table):
+                if isinstance(source, exp.Table) and _cte_behind(source, scope) is None:
                     self._note_table(source)
 
     def _note_dictionary(self, name: exp.Expr) -> None:
@@ -1040,6 +1076,28 @@ def _pivoted_source(scope: Scope, alias: str) -> exp.Table | Scope | None:
         if any(p.alias == alias for p in _pivots(source)):
             return source
     return None
+
+
+def _struct_fields(data_type: str | None, dialect: str) -> list[str]:
+    """The field names of a STRUCT type as a schema spells it (`struct<city:string, zip:string>`)."""
+    if not data_type or "<" not in data_type and "(" not in data_type:
+        return []
+    try:
+        parsed = exp.DataType.build(data_type, dialect=dialect or None)
+    except (SqlglotError, ValueError):
+        return []
+    if parsed.this != exp.DType.STRUCT:
+        return []
+    return [f.name for f in parsed.expressions if isinstance(f, exp.ColumnDef) and f.name]
+
+
+def _cte_behind(source: exp.Table | Scope, scope: Scope) -> Scope | None:
+    """The CTE a pivoted `cte PIVOT (...) AS p` reads: sqlglot registers the pivot's alias as a
+    plain table, which would otherwise read as a physical table named after the CTE."""
+    if not isinstance(source, exp.Table) or source.db or not source.args.get("pivots"):
+        return None
+    cte = scope.cte_sources.get(source.name)
+    return cte if isinstance(cte, Scope) else None
 
 
 def _pivots(source: exp.Table | Scope | object) -> list[exp.Pivot]:
