@@ -42,6 +42,7 @@ from metadata_pipeline.lineage.lineage_schema import LineageSchema, TableKey, ta
 from metadata_pipeline.lineage.parse_repairs import repair
 from metadata_pipeline.lineage.readable import ExprText, Renderer
 from metadata_pipeline.lineage.scope_walk import (
+    NATURAL_KEYS,
     USING_META,
     ColumnTrace,
     LineageTimeout,
@@ -53,7 +54,7 @@ from metadata_pipeline.lineage.scope_walk import (
     merge_branches,
     tag_columns_selects,
 )
-from metadata_pipeline.lineage.statements import MERGE, SourceQuery, StatementShape, shape_of
+from metadata_pipeline.lineage.statements import DELETE, MERGE, SourceQuery, StatementShape, shape_of
 
 # Bumped whenever a change to the engine can change its output: part of every cache key.
 ENGINE_VERSION = "6"
@@ -261,7 +262,7 @@ class _StatementRun:
             result.errors.append(
                 f"unsupported: no query whose columns could be traced in this {type(statement).__name__} statement"
             )
-        if shape.kind == MERGE and result.target:
+        if shape.kind in (MERGE, DELETE) and result.target:
             tables.pop(result.target, None)
         result.tables = list(tables)
         result.confidence = round(factor, 2)
@@ -632,6 +633,8 @@ def _mark_using_joins(query: exp.Expr) -> None:
         using = join.args.get("using")
         if using:
             join.meta[USING_META] = [u.name.casefold() for u in using]
+        elif str(join.args.get("method") or "").upper() == "NATURAL":
+            join.meta[USING_META] = [NATURAL_KEYS]
 
 
 def _qualified_key(

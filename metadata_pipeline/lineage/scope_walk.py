@@ -50,6 +50,7 @@ _NAME_META = "mp_name"  # meta key on unaliased projections: their SQL text befo
 STAR_META = "mp_star"  # meta key on selects that had a `*` before qualification expanded it
 COLUMNS_META = "mp_columns"  # meta key on selects with DuckDB COLUMNS(...) projections: their ordinal
 USING_META = "mp_using"  # meta key on joins: the USING key names (case-folded) before qualification
+NATURAL_KEYS = "*"  # in USING_META: a NATURAL join, keyed on every name its two sides share
 _CLAUSE_ROLES: tuple[tuple[str, str], ...] = (
     ("where", "filter"),
     ("prewhere", "filter"),  # ClickHouse: a WHERE applied before reading the other columns
@@ -286,13 +287,19 @@ class ScopeWalker:
             if _is_star(projection):
                 self._expand_unresolved_star(scope, projection, result)
                 continue
-            if (
-                isinstance(projection, exp.Dot)
-                and isinstance(projection.expression, exp.Star)
-                and isinstance(projection.this, exp.Column)
-                and self._expand_struct_star(scope, projection.this.table, projection.this.name, result)
-            ):
+            if isinstance(projection, exp.Aliases):
+                # Spark's `posexplode(xs) AS (pos, x)`: one generator, several named outputs.
+                trace = self.trace(projection.this, scope, aliases=aliases)
+                for identifier in projection.expressions:
+                    aliases.setdefault(identifier.name, trace)
+                    result.add(identifier.name, trace)
                 continue
+            if self._expand_inline(scope, projection, aliases, result):
+                continue
+            if isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Star):
+                base = unwrap_parens(projection.this)  # `info.*`, DuckDB's `(info).*`
+                if isinstance(base, exp.Column) and self._expand_struct_star(scope, base.table, base.name, result):
+                    continue
             if _selects_columns(projection) and self._expand_columns_projection(scope, projection, aliases, result):
                 continue
             name = _output_name(projection)
@@ -386,26 +393,54 @@ class ScopeWalker:
     def _expand_struct_star(self, scope: Scope, alias: str, column: str, result: ScopeResult) -> bool:
         """`address.*` / `c.address.*` where `address` is a struct column, not a source: one
         output per field the schema's type names (qualify does this for BigQuery only)."""
+        found = self._struct_column(scope, alias, column, array=False)
+        if found is None:
+            return False
+        owner, fields = found
+        for field_name in fields:
+            path = exp.Dot(this=exp.column(column, table=owner), expression=exp.to_identifier(field_name))
+            result.add(field_name, self.trace(path, scope))
+        return True
+
+    def _expand_inline(
+        self, scope: Scope, projection: exp.Expr, aliases: dict[str, ColumnTrace], result: ScopeResult
+    ) -> bool:
+        """Spark's `inline(lines)` in a select list: a column per field of the array's structs;
+        DuckDB's `unnest(s)` of a struct (not a list): a column per field of the struct."""
+        value = projection.unalias()
+        if not isinstance(value, (exp.Inline, exp.Explode)) or not isinstance(value.this, exp.Column):
+            return False
+        if isinstance(value, exp.Explode) and self.namer.dialect != "duckdb":
+            return False
+        alias = projection.alias if isinstance(projection, exp.Alias) else ""
+        if alias and not _is_generated_name(alias):
+            return False
+        array = isinstance(value, exp.Inline)
+        found = self._struct_column(scope, value.this.table, value.this.name, array=array)
+        if found is None:
+            return False
+        trace = self.trace(value, scope, aliases=aliases)
+        for field_name in found[1]:
+            result.add(field_name, trace)
+        return True
+
+    def _struct_column(self, scope: Scope, alias: str, column: str, array: bool) -> tuple[str, list[str]] | None:
+        """The source alias holding struct column `column` (an array of structs with `array`) and
+        the fields its schema type names; None when no single source has such a column."""
         candidates = [alias] if alias else list(scope.selected_sources)
-        fields: list[str] = []
-        owner = ""
+        found: tuple[str, list[str]] | None = None
         for name in candidates:
             source = scope.sources.get(name)
             if not isinstance(source, exp.Table):
                 continue
             columns = self._known_columns(source) or {}
             folded = {c.casefold(): t for c, t in columns.items()}
-            found = _struct_fields(folded.get(column.casefold()), self.namer.dialect)
-            if found:
-                if owner:
-                    return False  # two sources have such a column: ambiguous
-                fields, owner = found, name
-        if not fields:
-            return False
-        for field_name in fields:
-            path = exp.Dot(this=exp.column(column, table=owner), expression=exp.to_identifier(field_name))
-            result.add(field_name, self.trace(path, scope))
-        return True
+            fields = _struct_fields(folded.get(column.casefold()), self.namer.dialect, array)
+            if fields:
+                if found is not None:
+                    return None  # two sources have such a column: ambiguous
+                found = (name, fields)
+        return found
 
     # ------------------------------------------------------------------------------ expressions
 
@@ -419,12 +454,34 @@ class ScopeWalker:
         acc = _Acc()
         self._visit(expression, scope, None, acc, aliases=aliases)
         trace = self._trace_from_acc(acc, expression, direct=self._is_copy(expression, scope, aliases))
+        node = unwrap_parens(expression)
+        if isinstance(node, exp.Struct):
+            # A struct built here: reading one field later (`s.f`) reads only what fed that field.
+            fields = self._constructed_fields(node, scope, aliases)
+            if fields:
+                return replace(trace, fields=fields)
         if len(acc.rows) == 1:
             (row,) = acc.rows
             row_leaves = frozenset().union(*(t.upstreams for _, t in row))
             if acc.values <= row_leaves:  # nothing but the row feeds the value
                 trace = replace(trace, fields=row)
         return trace
+
+    def _constructed_fields(
+        self, struct: exp.Struct, scope: Scope, aliases: dict[str, ColumnTrace] | None
+    ) -> tuple[tuple[str, ColumnTrace], ...]:
+        fields: list[tuple[str, ColumnTrace]] = []
+        for item in struct.expressions:
+            if isinstance(item, exp.PropertyEQ) and item.this is not None and item.expression is not None:
+                name, value = item.this.name, item.expression
+            elif isinstance(item, exp.Alias):
+                name, value = item.alias, item.this
+            elif isinstance(item, exp.Column):
+                name, value = item.name, item
+            else:
+                return ()  # an unnamed field: positions alone cannot be matched to names
+            fields.append((name, self.trace(value, scope, aliases)))
+        return tuple(fields)
 
     def _trace_from_acc(self, acc: _Acc, node: exp.Expr, direct: bool) -> ColumnTrace:
         confidence = acc.confidence
@@ -444,6 +501,21 @@ class ScopeWalker:
         node = unwrap_parens(expression)
         if isinstance(node, exp.Coalesce) and _is_using_key(node):
             return all(self._is_copy(arg, scope, aliases) for arg in _coalesce_args(node))
+        if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Select):
+            # A scalar subquery that looks a value up unchanged, `(SELECT c.name FROM c WHERE ...)`,
+            # copies it exactly as the same lookup written as a join would.
+            sub_scope = next((s for s in scope.subquery_scopes if s.expression is node.this), None)
+            if sub_scope is None:
+                return False
+            columns = self.result(sub_scope).columns
+            return len(columns) == 1 and columns[0][1].direct
+        if isinstance(node, exp.Dot) and isinstance(node.this, exp.Column) and isinstance(node.expression, exp.Identifier):
+            # `s.f` of a struct built upstream as `struct(a AS f)`: a copy of a.
+            found = self._resolve_path(node.this, scope, aliases)
+            if found is None or found[1] or not found[0].fields:
+                return False
+            field_trace, rest = _field_of(found[0], [node.expression])
+            return not rest and field_trace is not found[0] and field_trace.direct
         if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
             return False
         found = self._resolve_path(node, scope, aliases)
@@ -568,7 +640,7 @@ class ScopeWalker:
         if chosen is None:
             return False
         alias = projection.alias if isinstance(projection, exp.Alias) else ""
-        if alias.startswith("_col_") and alias[5:].isdigit():
+        if _is_generated_name(alias):
             alias = ""  # qualify's name for an unaliased projection
         tag = scope.expression.meta.get(COLUMNS_META)
         if tag is not None:
@@ -1078,15 +1150,20 @@ def _pivoted_source(scope: Scope, alias: str) -> exp.Table | Scope | None:
     return None
 
 
-def _struct_fields(data_type: str | None, dialect: str) -> list[str]:
-    """The field names of a STRUCT type as a schema spells it (`struct<city:string, zip:string>`)."""
+def _struct_fields(data_type: str | None, dialect: str, array: bool = False) -> list[str]:
+    """The field names of a STRUCT type as a schema spells it (`struct<city:string, zip:string>`),
+    or with `array`, of the structs in an ARRAY type."""
     if not data_type or "<" not in data_type and "(" not in data_type:
         return []
     try:
         parsed = exp.DataType.build(data_type, dialect=dialect or None)
     except (SqlglotError, ValueError):
         return []
-    if parsed.this != exp.DType.STRUCT:
+    if array:
+        if parsed.this != exp.DType.ARRAY or not parsed.expressions:
+            return []
+        parsed = parsed.expressions[0]
+    if not isinstance(parsed, exp.DataType) or parsed.this != exp.DType.STRUCT:
         return []
     return [f.name for f in parsed.expressions if isinstance(f, exp.ColumnDef) and f.name]
 
@@ -1339,21 +1416,87 @@ def columns_rewrite(expansions: dict[int, dict[int, list[tuple[str, str, str]]]]
 
 
 def mark_projection_names(query: exp.Expr, dialect: str) -> None:
-    """Remember the SQL text of unaliased expressions, which qualify would name `_col_0`..."""
+    """Name unaliased expressions as the dialect would, where qualify would name them `_col_0`...
+
+    Inside CTEs and subqueries the name becomes an explicit alias, so that an enclosing query's
+    `*` or `t.count` sees the name the warehouse gives the column; the outermost query's names are
+    only remembered (its output is named from them)."""
     for select in query.find_all(exp.Select):
-        for projection in select.expressions:
+        inner = select is not query and _names_a_relation(select)
+        for index, projection in enumerate(select.expressions):
             if _is_star(projection):
                 select.meta[STAR_META] = True
-            if isinstance(projection, (exp.Alias, exp.Column, exp.Star, exp.Dot)):
+            if isinstance(projection, (exp.Alias, exp.Aliases, exp.Column, exp.Star, exp.Dot)):
                 continue
-            projection.meta[_NAME_META] = projection.sql(dialect=dialect_instance(dialect))
+            if _selects_columns(projection):
+                continue  # DuckDB COLUMNS(...): named per chosen column
+            name = default_column_name(projection, dialect)
+            if inner:
+                projection.replace(exp.alias_(projection.copy(), exp.to_identifier(name, quoted=True)))
+            else:
+                select.expressions[index].meta[_NAME_META] = name
+
+
+def _names_a_relation(select: exp.Select) -> bool:
+    """Whether the select's column names are seen by name outside it: a CTE's or a derived
+    table's (also through set operations), not a scalar or IN subquery's."""
+    node: exp.Expr | None = select.parent
+    while isinstance(node, (exp.Subquery, exp.SetOperation, exp.Paren)):
+        node = node.parent
+    return isinstance(node, (exp.CTE, exp.From, exp.Join, exp.Lateral))
+
+
+# Dialects that name an unaliased expression after its function (Postgres's FigureColname).
+_NAMED_BY_FUNCTION = frozenset({"postgres", "redshift", "materialize", "risingwave"})
+# Dialects that name it by its text with lower-case function names (`sum(amount)`).
+_NAMED_BY_LOWER_TEXT = frozenset({"duckdb", "spark", "spark2", "databricks", "hive"})
+_FUNCTION_CALL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(|$)")
+
+
+def default_column_name(projection: exp.Expr, dialect: str) -> str:
+    """The name a dialect gives an unaliased select expression."""
+    if dialect in _NAMED_BY_FUNCTION:
+        return _postgres_column_name(projection) or "?column?"
+    if dialect in _NAMED_BY_LOWER_TEXT:
+        return projection.sql(dialect=dialect_instance(dialect), normalize_functions="lower")
+    return projection.sql(dialect=dialect_instance(dialect))
+
+
+def _postgres_column_name(node: exp.Expr) -> str | None:
+    """Postgres's FigureColname: a column's or field's name, a function's name, `case`; None for
+    operators and literals (Postgres says `?column?`)."""
+    if isinstance(node, (exp.Paren, exp.Window, exp.Filter)):
+        return _postgres_column_name(node.this)
+    if isinstance(node, exp.Column):
+        return node.name
+    if isinstance(node, exp.Dot):
+        return node.name
+    if isinstance(node, exp.Cast):
+        inner = _postgres_column_name(node.this)
+        return inner or node.to.sql(dialect="postgres").lower().split("(")[0]
+    if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Select) and node.this.expressions:
+        first = node.this.expressions[0]
+        return first.alias or _postgres_column_name(first.unalias())
+    if isinstance(node, exp.Case):
+        return "case"
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if isinstance(node, exp.Func):
+        match = _FUNCTION_CALL.match(node.sql(dialect="postgres"))
+        return match.group(1).lower() if match else None
+    return None
+
+
+def _is_generated_name(name: str) -> bool:
+    """qualify's name for an unaliased projection (`_col_0`; `_COL_0` where names fold upper)."""
+    return name[:5].casefold() == "_col_" and name[5:].isdigit()
 
 
 def _output_name(projection: exp.Expr) -> str:
     inner = projection.unalias() if isinstance(projection, exp.Alias) else projection
     name = projection.alias_or_name
     original = inner.meta.get(_NAME_META)
-    if original and (not name or (name.startswith("_col_") and name[5:].isdigit())):
+    if original and (not name or _is_generated_name(name)):
         return str(original)
     return name or projection.sql()
 
@@ -1426,7 +1569,8 @@ def _from_using(node: exp.Coalesce) -> bool:
     if select is None:
         return False
     name = _coalesce_args(node)[0].name.casefold()
-    return any(name in (join.meta.get(USING_META) or ()) for join in select.args.get("joins") or [])
+    keys = [join.meta.get(USING_META) or () for join in select.args.get("joins") or []]
+    return any(name in names or NATURAL_KEYS in names for names in keys)
 
 
 def _coalesce_args(node: exp.Coalesce) -> list[exp.Expr]:

@@ -20,6 +20,7 @@ CREATE_VIEW = "CREATE_VIEW"
 CREATE_DDL = "CREATE_DDL"
 MERGE = "MERGE"
 UPDATE = "UPDATE"
+DELETE = "DELETE"
 UNKNOWN = "UNKNOWN"
 
 
@@ -60,6 +61,8 @@ def shape_of(statement: exp.Expr) -> StatementShape:
         return _merge_shape(statement)
     if isinstance(statement, exp.Update):
         return _update_shape(statement)
+    if isinstance(statement, exp.Delete):
+        return _delete_shape(statement)
     if isinstance(statement, exp.Pivot) and isinstance(statement.this, exp.Table):
         query = _pivot_statement_query(statement)
         if query is not None:
@@ -186,6 +189,26 @@ def _create_shape(create: exp.Create) -> StatementShape:
     return StatementShape(kind=shape_kind, queries=[SourceQuery(query, columns)], target=target)
 
 
+def _delete_shape(delete: exp.Delete) -> StatementShape:
+    """DELETE moves no values; the columns its WHERE (and USING tables) read decide which rows
+    of the target are left, so they are the statement's indirect lineage."""
+    target = delete.this if isinstance(delete.this, exp.Table) else None
+    if target is None:
+        return StatementShape(kind=DELETE)
+    select = exp.Select(expressions=[exp.alias_(exp.Null(), "__deleted__")])
+    select.set("from_", exp.From(this=_bare(target)))
+    using = [u for u in delete.args.get("using") or [] if isinstance(u, exp.Expr)]
+    if using:
+        select.set("joins", [exp.Join(this=u.copy()) for u in using])
+    where = delete.args.get("where")
+    if where is not None:
+        select.set("where", where.copy())
+    with_ = delete.args.get("with_")
+    if with_ is not None:
+        select.set("with_", with_.copy())
+    return StatementShape(kind=DELETE, queries=[SourceQuery(select, indirect_only=True)], target=target)
+
+
 def _update_shape(update: exp.Update) -> StatementShape:
     target = update.this if isinstance(update.this, exp.Table) else None
     if target is None:
@@ -268,7 +291,8 @@ def _source_joined_to_target(
 
 
 def _insert_projections(insert: exp.Insert) -> list[exp.Expr]:
-    if isinstance(insert.this, exp.Star):
+    if isinstance(insert.this, exp.Star) or (isinstance(insert.this, exp.Var) and insert.this.name.upper() == "ROW"):
+        # Databricks `INSERT *`, BigQuery `INSERT ROW`: every column of the source.
         return [exp.Star()]
     columns = insert.this.expressions if isinstance(insert.this, exp.Tuple) else []
     values_node = insert.expression

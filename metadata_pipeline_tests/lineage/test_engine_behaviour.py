@@ -58,9 +58,29 @@ def test_drop_names_its_target() -> None:
     assert result.columns == []
 
 
-def test_unaliased_expressions_are_named_by_their_sql() -> None:
-    result = statement_lineage("select count(x), max(y) from t", "duckdb")
-    assert [c.column for c in result.columns] == ["COUNT(x)", "MAX(y)"]
+@pytest.mark.parametrize(
+    ("dialect", "names"),
+    [
+        ("duckdb", ["count(x)", "max(y)", "(x + 1)", "upper(y)"]),
+        ("databricks", ["count(x)", "max(y)", "(x + 1)", "upper(y)"]),
+        ("snowflake", ["COUNT(X)", "MAX(Y)", "(X + 1)", "UPPER(Y)"]),
+        # Postgres names a call after its function and an operator `?column?`.
+        ("postgres", ["count", "max", "?column?", "upper"]),
+        ("redshift", ["count", "max", "?column?", "upper"]),
+    ],
+)
+def test_unaliased_expressions_are_named_as_the_dialect_names_them(dialect: str, names: list[str]) -> None:
+    sql = "select count(x), max(y), (x + 1), upper(y) from t"
+    assert [c.column for c in statement_lineage(sql, dialect).columns] == names
+    # The same names reach an enclosing query through a CTE's `*`.
+    nested = statement_lineage(f"with c as ({sql}) select * from c", dialect, {"t": {"x": "int", "y": "int"}})
+    assert [c.column for c in nested.columns] == names
+    assert [[(t.lower(), c.lower()) for t, c in col.upstreams] for col in nested.columns] == [
+        [("t", "x")],
+        [("t", "y")],
+        [("t", "x")],
+        [("t", "y")],
+    ]
 
 
 def test_transformation_reads_in_source_columns_and_qualifies_clashes() -> None:
