@@ -1238,6 +1238,175 @@ CASES: list[Case] = [
         },
         {'"Sales"."Orders"': {"CustomerId": "int", "Total Amount": "numeric"}},
     ),
+    # ------------------------------------------------------------------ audited: pivots, names
+    Case(
+        "snowflake_unpivot_over_a_cte",
+        "snowflake",
+        "with k as (select id, revenue, cost from raw.kpis) select * from k unpivot (val for metric in (revenue, cost))",
+        {
+            "ID": ("Direct", {"RAW.KPIS.ID"}),
+            "METRIC": ("Calculated", set()),
+            "VAL": ("Direct", {"RAW.KPIS.REVENUE", "RAW.KPIS.COST"}),
+        },
+        {"raw.kpis": {"id": "int", "revenue": "number", "cost": "number"}},
+        tables=["RAW.KPIS"],
+    ),
+    Case(
+        "snowflake_pivot_over_a_cte_with_renamed_outputs",
+        "snowflake",
+        "with src as (select customer_id, status, amount from orders) "
+        "select * from src pivot (sum(amount) for status in ('paid', 'open')) as p (customer_id, paid, open)",
+        {
+            "CUSTOMER_ID": ("Direct", {"ORDERS.CUSTOMER_ID"}),
+            "PAID": ("Transform", {"ORDERS.AMOUNT"}),
+            "OPEN": ("Transform", {"ORDERS.AMOUNT"}),
+        },
+        ORDERS,
+        indirect={("ORDERS", "STATUS", "filter")},
+    ),
+    Case(
+        "bigquery_pivot_over_a_cte_keeps_passed_through_columns",
+        "bigquery",
+        "with k as (select id, revenue, cost from raw.kpis) "
+        "select * from k pivot (sum(revenue) as r for id in (1 as one, 2 as two))",
+        {
+            "cost": ("Direct", {"raw.kpis.cost"}),
+            "r_one": ("Transform", {"raw.kpis.revenue"}),
+            "r_two": ("Transform", {"raw.kpis.revenue"}),
+        },
+        {"raw.kpis": {"id": "int", "revenue": "numeric", "cost": "numeric"}},
+    ),
+    Case(
+        "quoted_mixed_case_table_qualifies_its_columns",
+        "snowflake",
+        'select "Events"."UserId" as user_id, "Events".kind from raw."Events"',
+        {"USER_ID": ("Direct", {"RAW.Events.UserId"}), "KIND": ("Direct", {"RAW.Events.KIND"})},
+        {'raw."Events"': {'"UserId"': "int", "kind": "varchar"}},
+    ),
+    Case(
+        "postgres_unaliased_expressions_through_a_cte_star",
+        "postgres",
+        "with t as (select customer_id, sum(amount), count(*) from orders group by 1) select * from t",
+        {
+            "customer_id": ("Direct", {"orders.customer_id"}),
+            "sum": ("Transform", {"orders.amount"}),
+            "count": ("Calculated", set()),
+        },
+        ORDERS,
+    ),
+    Case(
+        "postgres_derived_table_column_named_after_its_function",
+        "postgres",
+        "select t.upper from (select customer_id, upper(status) from orders) t",
+        {"upper": ("Transform", {"orders.status"})},
+        ORDERS,
+    ),
+    Case(
+        "duckdb_unaliased_call_named_by_its_text",
+        "duckdb",
+        "with t as (select customer_id, sum(amount) from orders group by 1) select * from t",
+        {"customer_id": ("Direct", {"orders.customer_id"}), "sum(amount)": ("Transform", {"orders.amount"})},
+        ORDERS,
+    ),
+    Case(
+        "natural_join_key_is_a_copy_of_both_sides",
+        "postgres",
+        "select id, name, region from customers natural join customer_regions",
+        {
+            "id": ("Direct", {"customers.id", "customer_regions.id"}),
+            "name": ("Direct", {"customers.name"}),
+            "region": ("Direct", {"customer_regions.region"}),
+        },
+        {"customers": {"id": "int", "name": "text"}, "customer_regions": {"id": "int", "region": "text"}},
+    ),
+    Case(
+        "correlated_scalar_subquery_copying_a_column_is_direct",
+        "postgres",
+        "select o.id, (select c.name from customers c where c.id = o.customer_id) as customer_name, "
+        "(select max(c.name) from customers c) as last_name from orders o",
+        {
+            "id": ("Direct", {"orders.id"}),
+            "customer_name": ("Direct", {"customers.name"}),
+            "last_name": ("Transform", {"customers.name"}),
+        },
+        SHOP,
+        indirect={("customers", "id", "filter"), ("orders", "customer_id", "filter")},
+    ),
+    # ------------------------------------------------------------------ audited: structs, generators
+    Case(
+        "databricks_struct_star_expands_to_the_schema_fields",
+        "databricks",
+        "select id, address.* from silver.c",
+        {
+            "id": ("Direct", {"silver.c.id"}),
+            "city": ("Transform", {"silver.c.address"}),
+            "zip": ("Transform", {"silver.c.address"}),
+        },
+        {"silver.c": {"id": "bigint", "address": "struct<city:string,zip:string>"}},
+    ),
+    Case(
+        "duckdb_parenthesized_struct_star_and_unnest_of_a_struct",
+        "duckdb",
+        "select (info).*, unnest(home) from people",
+        {
+            "city": ("Transform", {"people.info"}),
+            "zip": ("Transform", {"people.info"}),
+            "street": ("Transform", {"people.home"}),
+            "floor": ("Transform", {"people.home"}),
+        },
+        {"people": {"info": "STRUCT(city VARCHAR, zip VARCHAR)", "home": "STRUCT(street VARCHAR, floor INT)"}},
+    ),
+    Case(
+        "spark_generators_with_several_aliases_and_inline",
+        "databricks",
+        "select id, posexplode(items) as (pos, item), explode(props) as (k, v), inline(lines) from silver.events",
+        {
+            "id": ("Direct", {"silver.events.id"}),
+            "pos": ("Transform", {"silver.events.items"}),
+            "item": ("Transform", {"silver.events.items"}),
+            "k": ("Transform", {"silver.events.props"}),
+            "v": ("Transform", {"silver.events.props"}),
+            "sku": ("Transform", {"silver.events.lines"}),
+            "qty": ("Transform", {"silver.events.lines"}),
+        },
+        {
+            "silver.events": {
+                "id": "bigint",
+                "items": "array<string>",
+                "props": "map<string,string>",
+                "lines": "array<struct<sku:string,qty:int>>",
+            }
+        },
+    ),
+    Case(
+        "field_of_a_struct_built_upstream_has_that_fields_lineage",
+        "bigquery",
+        "with x as (select struct(id as cid, upper(name) as cname) as c from shop.customers) select c.cid, c.cname from x",
+        {"cid": ("Direct", {"shop.customers.id"}), "cname": ("Transform", {"shop.customers.name"})},
+        {"shop.customers": {"id": "int64", "name": "string"}},
+    ),
+    Case(
+        "bigquery_merge_insert_row_copies_every_source_column",
+        "bigquery",
+        "merge shop.dim t using shop.stg s on t.id = s.id when not matched then insert row",
+        {"id": ("Direct", {"shop.stg.id"}), "name": ("Direct", {"shop.stg.name"})},
+        {"shop.dim": {"id": "int64", "name": "string"}, "shop.stg": {"id": "int64", "name": "string"}},
+        target="shop.dim",
+    ),
+    Case(
+        "delete_using_reports_what_decides_the_rows",
+        "postgres",
+        "delete from orders o using staging.cancelled c where o.id = c.order_id and c.reason <> 'test'",
+        {},
+        {**ORDERS, "staging.cancelled": {"order_id": "int", "reason": "text"}},
+        indirect={
+            ("orders", "id", "filter"),
+            ("staging.cancelled", "order_id", "filter"),
+            ("staging.cancelled", "reason", "filter"),
+        },
+        tables=["staging.cancelled"],
+        target="orders",
+    ),
     # --------------------------------------------------------------------------- robustness
     Case(
         "ambiguous_column_without_schema",
