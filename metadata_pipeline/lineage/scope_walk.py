@@ -264,6 +264,9 @@ class ScopeWalker:
             self._visit(node, scope, None, acc)
         function = inputs[0] if len(inputs) == 1 else exp.Tuple(expressions=inputs)
         default = self._trace_from_acc(acc, function, direct=False)
+        if len(acc.rows) == 1:
+            # Exploding an array of structs built upstream: each element keeps its fields' lineage.
+            default = replace(default, fields=acc.rows[0])
         result.default = default
         alias = expression.args.get("alias")
         for column in alias.columns if isinstance(alias, exp.TableAlias) else []:
@@ -454,12 +457,6 @@ class ScopeWalker:
         acc = _Acc()
         self._visit(expression, scope, None, acc, aliases=aliases)
         trace = self._trace_from_acc(acc, expression, direct=self._is_copy(expression, scope, aliases))
-        node = unwrap_parens(expression)
-        if isinstance(node, exp.Struct):
-            # A struct built here: reading one field later (`s.f`) reads only what fed that field.
-            fields = self._constructed_fields(node, scope, aliases)
-            if fields:
-                return replace(trace, fields=fields)
         if len(acc.rows) == 1:
             (row,) = acc.rows
             row_leaves = frozenset().union(*(t.upstreams for _, t in row))
@@ -509,13 +506,16 @@ class ScopeWalker:
                 return False
             columns = self.result(sub_scope).columns
             return len(columns) == 1 and columns[0][1].direct
+        if isinstance(node, exp.JSONExtract) and isinstance(node.this, exp.Column):
+            # Snowflake `o:f` of an object built upstream as `object_construct('f', a)`: a copy of a.
+            path = node.expression
+            keys = [k for k in path.expressions if isinstance(k, exp.JSONPathKey)] if isinstance(path, exp.JSONPath) else []
+            if len(keys) != 1 or not isinstance(keys[0].this, str):
+                return False
+            return self._is_field_copy(node.this, exp.to_identifier(keys[0].this), scope, aliases)
         if isinstance(node, exp.Dot) and isinstance(node.this, exp.Column) and isinstance(node.expression, exp.Identifier):
             # `s.f` of a struct built upstream as `struct(a AS f)`: a copy of a.
-            found = self._resolve_path(node.this, scope, aliases)
-            if found is None or found[1] or not found[0].fields:
-                return False
-            field_trace, rest = _field_of(found[0], [node.expression])
-            return not rest and field_trace is not found[0] and field_trace.direct
+            return self._is_field_copy(node.this, node.expression, scope, aliases)
         if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
             return False
         found = self._resolve_path(node, scope, aliases)
@@ -523,6 +523,15 @@ class ScopeWalker:
             return not node.table  # an unresolved bare name still reads as a copy
         trace, path = found
         return trace.direct and not path
+
+    def _is_field_copy(
+        self, base: exp.Column, field_name: exp.Identifier, scope: Scope, aliases: dict[str, ColumnTrace] | None
+    ) -> bool:
+        found = self._resolve_path(base, scope, aliases)
+        if found is None or found[1] or not found[0].fields:
+            return False
+        field_trace, rest = _field_of(found[0], [field_name])
+        return not rest and field_trace is not found[0] and field_trace.direct
 
     def _visit(
         self,
@@ -548,6 +557,16 @@ class ScopeWalker:
                 row = self._visit_star_argument(row_scope, role, acc, only=node.name)
                 if role is None:
                     acc.rows.append(tuple((n, replace(t, direct=False)) for n, t in row.columns))
+            return
+        if isinstance(node, exp.Struct) and role is None:
+            # A struct built here (also inside an array, `array_agg(struct(a, b))`): reading one
+            # field later, after UNNEST/FLATTEN/EXPLODE too, reads only what fed that field.
+            fields = self._constructed_fields(node, scope, aliases)
+            if fields:
+                acc.rows.append(fields)
+        if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)) and self._visit_json_field(
+            node, scope, role, acc, aliases
+        ):
             return
         if isinstance(node, exp.Filter):
             # `agg(x) FILTER (WHERE c)`: c chooses the rows aggregated, it is not a value.
@@ -685,6 +704,32 @@ class ScopeWalker:
             return None
         return [(source, name) for source, name in visible if test(name)]
 
+    def _visit_json_field(
+        self,
+        node: exp.JSONExtract | exp.JSONExtractScalar,
+        scope: Scope,
+        role: str | None,
+        acc: _Acc,
+        aliases: dict[str, ColumnTrace] | None,
+    ) -> bool:
+        """`contact:email` (Snowflake) of an object built upstream as `object_construct('email', e,
+        ...)`: the lineage of that key's value, not of the whole object."""
+        if not isinstance(node.this, exp.Column):
+            return False
+        found = self._resolve_path(node.this, scope, aliases)
+        if found is None or found[1] or not found[0].fields:
+            return False
+        path = node.expression
+        keys = [k for k in path.expressions if isinstance(k, exp.JSONPathKey)] if isinstance(path, exp.JSONPath) else []
+        if not keys or not isinstance(keys[0].this, str):
+            return False
+        field_trace, rest = _field_of(found[0], [exp.to_identifier(keys[0].this)])
+        if rest or field_trace is found[0]:
+            return False
+        acc.take(field_trace, role)
+        acc.refs.append(ColumnRef(id(node), field_trace, keys[0].this, None))
+        return True
+
     def _visit_star_argument(
         self, scope: Scope, role: str | None, acc: _Acc, only: str | None = None
     ) -> ScopeResult:
@@ -729,6 +774,9 @@ class ScopeWalker:
                 acc.indirect |= trace.indirect
                 continue
             acc.take(trace, role)
+        if role is None and not only_filters and str(node.args.get("kind") or "").upper() == "STRUCT":
+            # BigQuery `ARRAY(SELECT AS STRUCT a, b ...)`: rows whose fields are the columns.
+            acc.rows.append(tuple(result.columns))
 
     def _visit_column(
         self,
@@ -794,7 +842,7 @@ class ScopeWalker:
         while current is not None:
             trace = self._resolve_unqualified(parts[0], current)
             if trace is not None:
-                return trace, identifiers[1:]
+                return _field_of(trace, identifiers[1:])
             current = (
                 current.parent
                 if current.selected_sources == {} or current.is_udtf or current.is_subquery
@@ -1005,6 +1053,9 @@ class ScopeWalker:
         if len(folded) == 1:
             return folded[0]
         if result.default is not None:
+            element, rest = _field_of(result.default, [exp.to_identifier(name)])
+            if not rest and element is not result.default:
+                return element  # BigQuery `UNNEST(structs) AS x` ... `x.f`: a field of the element
             return replace(result.default, readable=LeafText(name))
         if isinstance(source.expression, exp.SetOperation) and source.set_operation_scopes:
             # A name hidden in every branch (behind stars): each branch supplies it by position.
