@@ -833,7 +833,7 @@ class ScopeWalker:
             found = self._resolve_in([star_source, name], star_scope)
             if found is not None:
                 return replace(found[0], confidence=min(found[0].confidence, 0.7))
-        if not self.strict_schema and source.expression.meta.get(STAR_META):
+        if not self.strict_schema and source.expression.meta_get(STAR_META):
             # `SELECT * FROM t` expanded from a partial column list (schema.yml documents some
             # columns only): valid SQL reading `name` through it means t has `name`.
             selected = list(source.selected_sources.values())
@@ -1057,7 +1057,7 @@ def mark_projection_names(query: exp.Expr, dialect: str) -> None:
 def _output_name(projection: exp.Expr) -> str:
     inner = projection.unalias() if isinstance(projection, exp.Alias) else projection
     name = projection.alias_or_name
-    original = inner.meta.get(_NAME_META)
+    original = inner.meta_get(_NAME_META)
     if original and (not name or (name.startswith("_col_") and name[5:].isdigit())):
         return str(original)
     return name or projection.sql()
@@ -1131,7 +1131,7 @@ def _from_using(node: exp.Coalesce) -> bool:
     if select is None:
         return False
     name = _coalesce_args(node)[0].name.casefold()
-    return any(name in (join.meta.get(USING_META) or ()) for join in select.args.get("joins") or [])
+    return any(name in (join.meta_get(USING_META) or ()) for join in select.args.get("joins") or [])
 
 
 def _coalesce_args(node: exp.Coalesce) -> list[exp.Expr]:
