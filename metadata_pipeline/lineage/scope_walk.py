@@ -124,6 +124,12 @@ class _Acc:
         self.indirect |= trace.indirect
 
 
+# (a column, the scope and lateral aliases it was resolved with, what `_resolve_path` found)
+_Resolved = tuple[
+    exp.Column, Scope, "dict[str, ColumnTrace] | None", "tuple[ColumnTrace, list[exp.Identifier]] | None"
+]
+
+
 class ScopeWalker:
     """Resolves scopes of one qualified query; create one per statement."""
 
@@ -149,6 +155,9 @@ class ScopeWalker:
         # Columns qualified by a name no FROM clause in scope defines (`ghost.code`): SQL that
         # cannot run as written. Reported once each, in first-seen order.
         self.unplaced: dict[str, None] = {}
+        # The last column `_visit_column` resolved, with where and what: `trace` asks `_is_copy`
+        # about a bare column projection right after visiting it, and resolving it is most of both.
+        self._last_resolved: _Resolved | None = None
 
     # ----------------------------------------------------------------------------------- scopes
 
@@ -401,7 +410,11 @@ class ScopeWalker:
             return all(self._is_copy(arg, scope, aliases) for arg in _coalesce_args(node))
         if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
             return False
-        found = self._resolve_path(node, scope, aliases)
+        last = self._last_resolved
+        if last is not None and last[0] is node and last[1] is scope and last[2] is aliases:
+            found = last[3]  # (nothing it reads changes between the two calls)
+        else:
+            found = self._resolve_path(node, scope, aliases)
         if found is None:
             return not node.table  # an unresolved bare name still reads as a copy
         trace, path = found
@@ -560,6 +573,7 @@ class ScopeWalker:
         if not node.table and node.name in lambda_params:
             return
         found = self._resolve_path(node, scope, aliases)
+        self._last_resolved = (node, scope, aliases, found)
         identifier = node.this if isinstance(node.this, exp.Identifier) else None
         if found is None and not node.table:
             row = _row_source(scope, node.name)
