@@ -277,6 +277,7 @@ class _StatementRun:
             spelling.apply(result)
 
     def _shape(self, statement: exp.Expr, rewrite: Rewrite | None) -> StatementShape:
+        _drop_positions(statement)
         if rewrite is not None:
             statement = rewrite(statement)
         statement = repair(statement, self.dialect)
@@ -368,6 +369,27 @@ class _StatementRun:
 
 def _then(first: Rewrite | None, second: Rewrite) -> Rewrite:
     return second if first is None else (lambda statement: second(first(statement)))
+
+
+def _drop_positions(tree: exp.Expr) -> None:
+    """Forget where in the text each token was: the parser notes it in the `meta` dict of every
+    identifier, and nothing after parsing reads it (qualify only would, for the column validation
+    we turn off). Every copy of a node deep-copies its meta with the pure-Python `copy.deepcopy`,
+    which made copying a parsed expression three times slower than copying the expression itself,
+    and rendering transformations and generating SQL copy a lot. Other meta keys are kept."""
+    for node in tree.walk():
+        meta = node._meta
+        if meta is None:
+            continue
+        if meta.keys() == _POSITION_KEYS:
+            node._meta = None
+        else:
+            for key in _POSITION_META:
+                meta.pop(key, None)
+
+
+_POSITION_META = ("line", "col", "start", "end")
+_POSITION_KEYS = frozenset(_POSITION_META)
 
 
 def _prepare(query: exp.Expr, dialect: str) -> None:

@@ -161,14 +161,14 @@ def readable_sql(expression: exp.Expr, dialect: str) -> str:
     physical tables contribute a column of the same name."""
     tables_by_name: dict[str, set[str]] = {}
     for column in expression.find_all(exp.Column):
-        table = column.meta.get(TABLE_META)
+        table = column.meta_get(TABLE_META)
         if table:
             tables_by_name.setdefault(column.name, set()).add(table)
     clashing = {name for name, tables in tables_by_name.items() if len(tables) > 1}
     if clashing:
         expression = expression.copy()
         for column in expression.find_all(exp.Column):
-            table = column.meta.get(TABLE_META)
+            table = column.meta_get(TABLE_META)
             if table and column.name in clashing:
                 column.set("table", exp.to_identifier(table.rsplit(".", 1)[-1]))
     return expression.sql(dialect=dialect_instance(dialect))

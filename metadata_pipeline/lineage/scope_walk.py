@@ -129,6 +129,12 @@ class _Acc:
         self.indirect |= trace.indirect
 
 
+# (a column, the scope and lateral aliases it was resolved with, what `_resolve_path` found)
+_Resolved = tuple[
+    exp.Column, Scope, "dict[str, ColumnTrace] | None", "tuple[ColumnTrace, list[exp.Identifier]] | None"
+]
+
+
 class ScopeWalker:
     """Resolves scopes of one qualified query; create one per statement."""
 
@@ -158,6 +164,9 @@ class ScopeWalker:
         # `columns_rewrite`): per select's COLUMNS_META tag, per COLUMNS projection in it (in
         # order), the (source, column, output name) it chose.
         self.columns_expansions: dict[int, dict[int, list[tuple[str, str, str]]]] = {}
+        # The last column `_visit_column` resolved, with where and what: `trace` asks `_is_copy`
+        # about a bare column projection right after visiting it, and resolving it is most of both.
+        self._last_resolved: _Resolved | None = None
 
     # ----------------------------------------------------------------------------------- scopes
 
@@ -518,7 +527,11 @@ class ScopeWalker:
             return self._is_field_copy(node.this, node.expression, scope, aliases)
         if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
             return False
-        found = self._resolve_path(node, scope, aliases)
+        last = self._last_resolved
+        if last is not None and last[0] is node and last[1] is scope and last[2] is aliases:
+            found = last[3]  # (nothing it reads changes between the two calls)
+        else:
+            found = self._resolve_path(node, scope, aliases)
         if found is None:
             return not node.table  # an unresolved bare name still reads as a copy
         trace, path = found
@@ -661,7 +674,7 @@ class ScopeWalker:
         alias = projection.alias if isinstance(projection, exp.Alias) else ""
         if _is_generated_name(alias):
             alias = ""  # qualify's name for an unaliased projection
-        tag = scope.expression.meta.get(COLUMNS_META)
+        tag = scope.expression.meta_get(COLUMNS_META)
         if tag is not None:
             ordinal = [p for p in scope.expression.expressions if _selects_columns(p)].index(projection)
             self.columns_expansions.setdefault(tag, {})[ordinal] = [
@@ -792,6 +805,7 @@ class ScopeWalker:
         if not node.table and node.name in lambda_params:
             return
         found = self._resolve_path(node, scope, aliases)
+        self._last_resolved = (node, scope, aliases, found)
         identifier = node.this if isinstance(node.this, exp.Identifier) else None
         if found is None and not node.table:
             row = _row_source(scope, node.name)
@@ -1068,7 +1082,7 @@ class ScopeWalker:
             found = self._resolve_in([star_source, name], star_scope)
             if found is not None:
                 return replace(found[0], confidence=min(found[0].confidence, 0.7))
-        if not self.strict_schema and source.expression.meta.get(STAR_META):
+        if not self.strict_schema and source.expression.meta_get(STAR_META):
             # `SELECT * FROM t` expanded from a partial column list (schema.yml documents some
             # columns only): valid SQL reading `name` through it means t has `name`.
             selected = list(source.selected_sources.values())
@@ -1546,7 +1560,7 @@ def _is_generated_name(name: str) -> bool:
 def _output_name(projection: exp.Expr) -> str:
     inner = projection.unalias() if isinstance(projection, exp.Alias) else projection
     name = projection.alias_or_name
-    original = inner.meta.get(_NAME_META)
+    original = inner.meta_get(_NAME_META)
     if original and (not name or _is_generated_name(name)):
         return str(original)
     return name or projection.sql()
@@ -1620,7 +1634,7 @@ def _from_using(node: exp.Coalesce) -> bool:
     if select is None:
         return False
     name = _coalesce_args(node)[0].name.casefold()
-    keys = [join.meta.get(USING_META) or () for join in select.args.get("joins") or []]
+    keys = [join.meta_get(USING_META) or () for join in select.args.get("joins") or []]
     return any(name in names or NATURAL_KEYS in names for names in keys)
 
 
