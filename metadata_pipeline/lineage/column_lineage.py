@@ -558,6 +558,23 @@ def _parse(sql: str, dialect: str, errors: list[str]) -> tuple[exp.Expr | None, 
 
 
 _JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_QUOTED = r"""\s*['"]([^'"]+)['"]\s*"""
+_JINJA_RELATION = re.compile(
+    r"\{\{-?\s*(?:(ref|source)\(" + _QUOTED + r"(?:," + _QUOTED + r")?(?:,[^)]*)?\)|(this))\s*-?\}\}"
+)
+
+
+def _relation_name(match: re.Match[str]) -> str:
+    """The relation a `{{ ref('m') }}`, `{{ ref('pkg', 'm') }}`, `{{ source('s', 't') }}` or
+    `{{ this }}` tag names: the model, the source's schema-qualified table, or `this`."""
+    kind, first, second, this = match.groups()
+    if this:
+        return " this "
+    if kind == "source" and second:
+        return f" {first}.{second} "
+    return f" {second or first} "
+
+
 # Postgres `CREATE MATERIALIZED VIEW ... AS SELECT ... WITH [NO] DATA`: says when to fill the view,
 # nothing about its columns, and sqlglot does not read it.
 _WITH_DATA = re.compile(r"\bwith\s+(?:no\s+)?data\s*;?\s*\Z", re.IGNORECASE)
@@ -624,7 +641,9 @@ def _without_leftovers(sql: str, warnings: list[str]) -> tuple[str, float]:
     materialized view's WITH [NO] DATA. Returns the text and the confidence factor it earned."""
     factor = 1.0
     if "{{" in sql or "{%" in sql or "{#" in sql:
-        stripped = _JINJA_TAG.sub(" ", sql)
+        # The relations dbt would render keep their names (`{{ ref('orders') }}` -> orders).
+        stripped = _JINJA_RELATION.sub(_relation_name, sql)
+        stripped = _JINJA_TAG.sub(" ", stripped)
         if stripped != sql:
             warnings.append("jinja: template tags removed before parsing (uncompiled dbt SQL?)")
             sql, factor = stripped, 0.8

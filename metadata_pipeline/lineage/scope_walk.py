@@ -262,8 +262,9 @@ class ScopeWalker:
             # LATERAL (SELECT ...): the columns are the subquery's own.
             inner = self._inner_scope(scope, inner_query.unnest())
             return self.result(inner) if inner else result
-        if isinstance(expression, exp.Unnest):
-            inputs: list[exp.Expr] = list(expression.expressions)
+        unnest = expression.this if isinstance(expression, exp.Lateral) else expression
+        if isinstance(unnest, exp.Unnest):  # (also `CROSS JOIN LATERAL unnest(...)`)
+            inputs: list[exp.Expr] = list(unnest.expressions)
         elif isinstance(expression, exp.Lateral):
             inputs = [expression.this] if expression.this else []
         else:
@@ -278,8 +279,16 @@ class ScopeWalker:
             default = replace(default, fields=acc.rows[0])
         result.default = default
         alias = expression.args.get("alias")
-        for column in alias.columns if isinstance(alias, exp.TableAlias) else []:
-            result.add(column.name, replace(default, readable=LeafText(column.name)))
+        columns = list(alias.columns) if isinstance(alias, exp.TableAlias) else []
+        zipped = isinstance(unnest, exp.Unnest) and len(inputs) > 1 and len(columns) >= len(inputs)
+        for index, column in enumerate(columns):
+            trace = default
+            if zipped and index < len(inputs):
+                # Postgres `unnest(a, b) AS u(x, y)` zips its arrays: x comes from a, y from b.
+                one = _Acc()
+                self._visit(inputs[index], scope, None, one)
+                trace = self._trace_from_acc(one, inputs[index], direct=False)
+            result.add(column.name, replace(trace, readable=LeafText(column.name)))
         return result
 
     def _select_result(self, scope: Scope) -> ScopeResult:
@@ -955,19 +964,35 @@ class ScopeWalker:
             return self._leaf_trace(source.this.this, name)
         if isinstance(source.this, exp.Func):
             # A table function (generate_series, TABLE(FLATTEN(...))): its columns come from its
-            # arguments. Named arguments (`hive_partitioning=1`) look like columns that could only
-            # resolve to the function itself: the guard stops that loop.
-            if id(source) in self._in_function:
-                return None
-            self._in_function.add(id(source))
-            try:
-                acc = _Acc()
-                self._visit(source.this, scope, None, acc)
-            finally:
-                self._in_function.discard(id(source))
-            acc.unresolved.clear()
-            return replace(self._trace_from_acc(acc, source.this, direct=False), readable=LeafText(name))
+            # arguments.
+            return self._function_trace(source, source.this, name, scope)
+        rows_from = source.args.get("rows_from")
+        if rows_from:
+            # Postgres `ROWS FROM (f(a), g(b)) AS x(c1, c2)`: each function gives its column.
+            functions = [t.this if isinstance(t, exp.Table) else t for t in rows_from]
+            alias = source.args.get("alias")
+            names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+            function = functions[0] if len(functions) == 1 else exp.Tuple(expressions=functions)
+            if len(names) == len(functions) and name in names:
+                function = functions[names.index(name)]
+            return self._function_trace(source, function, name, scope)
+        if not source.name:
+            return None  # no relation to name (what is left of an uncompiled `{{ ref(...) }}`)
         return self._leaf_trace(source, name)
+
+    def _function_trace(self, source: exp.Table, function: exp.Expr, name: str, scope: Scope) -> ColumnTrace | None:
+        # Named arguments (`hive_partitioning=1`) look like columns that could only resolve to the
+        # function itself: the guard stops that loop.
+        if id(source) in self._in_function:
+            return None
+        self._in_function.add(id(source))
+        try:
+            acc = _Acc()
+            self._visit(function, scope, None, acc)
+        finally:
+            self._in_function.discard(id(source))
+        acc.unresolved.clear()
+        return replace(self._trace_from_acc(acc, function, direct=False), readable=LeafText(name))
 
     def _pivot_trace(self, source: exp.Table | Scope, pivot: exp.Pivot, name: str) -> ColumnTrace | None:
         """A column of `t PIVOT (agg FOR f IN (...))` or `t UNPIVOT (v FOR f IN (c1, c2))`, where t

@@ -1407,6 +1407,64 @@ CASES: list[Case] = [
         tables=["staging.cancelled"],
         target="orders",
     ),
+    # ------------------------------------------------------------------ audited: arrays of structs
+    Case(
+        "bigquery_field_of_an_unnested_struct_array",
+        "bigquery",
+        "with p as (select array_agg(struct(email, phone)) as cs from c) select x.email from p, unnest(p.cs) x",
+        {"email": ("Direct", {"c.email"})},
+        {"c": {"id": "int64", "email": "string", "phone": "string"}},
+    ),
+    Case(
+        "databricks_field_of_an_exploded_collect_list",
+        "databricks",
+        "with p as (select collect_list(struct(email, phone)) as cs from c) "
+        "select x.email from p lateral view explode(cs) t as x",
+        {"email": ("Direct", {"c.email"})},
+        {"c": {"id": "int", "email": "string", "phone": "string"}},
+    ),
+    Case(
+        "snowflake_key_of_an_object_built_upstream",
+        "snowflake",
+        "with p as (select object_construct('email', email, 'phone', phone) as contact from c) "
+        "select contact:email as email from p",
+        {"EMAIL": ("Direct", {"C.EMAIL"})},
+        {"c": {"id": "int", "email": "varchar", "phone": "varchar"}},
+    ),
+    Case(
+        "postgres_multi_argument_unnest_zips_its_arrays",
+        "postgres",
+        "select e.id, u.tag, u.n from events e cross join lateral unnest(e.tags, e.nums) as u(tag, n) where n > 0",
+        {
+            "id": ("Direct", {"events.id"}),
+            "tag": ("Transform", {"events.tags"}),
+            "n": ("Transform", {"events.nums"}),
+        },
+        {"events": {"id": "int", "tags": "text[]", "nums": "int[]"}},
+        indirect={("events", "nums", "filter")},
+    ),
+    Case(
+        "postgres_rows_from_gives_each_function_its_column",
+        "postgres",
+        "select u.tag, u.n, s.v from events e, rows from (unnest(e.tags), unnest(e.nums)) as u(tag, n), "
+        "rows from (generate_series(1, 3)) as s(v)",
+        {
+            "tag": ("Transform", {"events.tags"}),
+            "n": ("Transform", {"events.nums"}),
+            "v": ("Calculated", set()),
+        },
+        {"events": {"id": "int", "tags": "text[]", "nums": "int[]"}},
+        tables=["events"],
+    ),
+    Case(
+        "leftover_jinja_relations_keep_their_names",
+        "databricks",
+        "select o.id, c.name from {{ ref('orders') }} o join {{ source('crm', 'customers') }} c "
+        "on o.customer_id = c.id where o.status = 'x'",
+        {"id": ("Direct", {"orders.id"}), "name": ("Direct", {"crm.customers.name"})},
+        {**ORDERS, "crm.customers": {"id": "int", "name": "string"}},
+        tables=["orders", "crm.customers"],
+    ),
     # --------------------------------------------------------------------------- robustness
     Case(
         "ambiguous_column_without_schema",
