@@ -452,11 +452,16 @@ class ScopeWalker:
         found: tuple[str, list[str]] | None = None
         for name in candidates:
             source = scope.sources.get(name)
-            if not isinstance(source, exp.Table):
+            if isinstance(source, Scope) and not array:
+                # A struct built in a CTE or subquery: the fields it was built with.
+                built = self._from_scope(source, column)
+                fields = [field for field, _ in built.fields] if built is not None else []
+            elif isinstance(source, exp.Table):
+                columns = self._known_columns(source) or {}
+                folded = {c.casefold(): t for c, t in columns.items()}
+                fields = _struct_fields(folded.get(column.casefold()), self.namer.dialect, array)
+            else:
                 continue
-            columns = self._known_columns(source) or {}
-            folded = {c.casefold(): t for c, t in columns.items()}
-            fields = _struct_fields(folded.get(column.casefold()), self.namer.dialect, array)
             if fields:
                 if found is not None:
                     return None  # two sources have such a column: ambiguous

@@ -1432,6 +1432,17 @@ CASES: list[Case] = [
         {"c": {"id": "int", "email": "varchar", "phone": "varchar"}},
     ),
     Case(
+        "databricks_star_of_a_struct_built_in_a_cte",
+        "databricks",
+        "with p as (select id, struct(a, upper(b) as b) as j from silver.c) select id, j.* from p",
+        {
+            "id": ("Direct", {"silver.c.id"}),
+            "a": ("Direct", {"silver.c.a"}),
+            "b": ("Transform", {"silver.c.b"}),
+        },
+        {"silver.c": {"id": "bigint", "a": "int", "b": "string"}},
+    ),
+    Case(
         "postgres_multi_argument_unnest_zips_its_arrays",
         "postgres",
         "select e.id, u.tag, u.n from events e cross join lateral unnest(e.tags, e.nums) as u(tag, n) where n > 0",
