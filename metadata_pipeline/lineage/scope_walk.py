@@ -1015,11 +1015,20 @@ class ScopeWalker:
             if name.casefold() == field_name.casefold():
                 # The unpivoted column names become values: nothing is read from them.
                 return ColumnTrace(frozenset(), frozenset(), LeafText(name), direct=False)
-            values = {e.name.casefold() for e in pivot.expressions}
-            if name.casefold() in values and field is not None:
+            # Value columns: `v`, or BigQuery's `(v, w)` with IN tuples `((a, b) AS 'X', ...)`,
+            # where v reads each tuple's first column and w its second.
+            value_names = [
+                e.name.casefold() for node in pivot.expressions for e in (node.expressions if isinstance(node, exp.Tuple) else [node])
+            ]
+            if name.casefold() in value_names and field is not None:
                 # `IN (q1, q2)` or `IN (q1 AS 'Q1', ...)`: the aliases only rename the field values.
+                position = value_names.index(name.casefold())
                 unaliased = [c.this if isinstance(c, (exp.PivotAlias, exp.Alias)) else c for c in field.expressions]
-                columns = [c.name for c in unaliased if isinstance(c, exp.Column)]
+                picked = [
+                    (c.expressions[position] if position < len(c.expressions) else None) if isinstance(c, exp.Tuple) else c
+                    for c in unaliased
+                ]
+                columns = [c.name for c in picked if isinstance(c, exp.Column)]
                 found = [t for t in (read(c) for c in columns) if t is not None]
                 return merge_branches(found) if found else None
             return read(name)

@@ -1277,6 +1277,18 @@ CASES: list[Case] = [
         {"raw.kpis": {"id": "int", "revenue": "numeric", "cost": "numeric"}},
     ),
     Case(
+        "bigquery_multi_column_unpivot_over_a_cte_pairs_values_by_position",
+        "bigquery",
+        "with k as (select * from t) select * from k unpivot((v, w) for kpi in ((a, b) as 'X', (c, d) as 'Y'))",
+        {
+            "id": ("Direct", {"t.id"}),
+            "kpi": ("Calculated", set()),
+            "v": ("Direct", {"t.a", "t.c"}),
+            "w": ("Direct", {"t.b", "t.d"}),
+        },
+        {"t": {"id": "int64", "a": "int64", "b": "int64", "c": "int64", "d": "int64"}},
+    ),
+    Case(
         "quoted_mixed_case_table_qualifies_its_columns",
         "snowflake",
         'select "Events"."UserId" as user_id, "Events".kind from raw."Events"',
