@@ -394,8 +394,8 @@ _POSITION_KEYS = frozenset(_POSITION_META)
 
 def _prepare(query: exp.Expr, dialect: str) -> None:
     """Record what qualify rewrites away: unaliased projections' text, USING keys, stars."""
-    mark_projection_names(query, dialect)
     tag_columns_selects(query)
+    mark_projection_names(query, dialect)
     _mark_using_joins(query)
     _alias_quoted_tables(query)
 

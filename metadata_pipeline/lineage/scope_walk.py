@@ -321,7 +321,11 @@ class ScopeWalker:
                 base = unwrap_parens(projection.this)  # `info.*`, DuckDB's `(info).*`
                 if isinstance(base, exp.Column) and self._expand_struct_star(scope, base.table, base.name, result):
                     continue
-            if _selects_columns(projection) and self._expand_columns_projection(scope, projection, aliases, result):
+            if (
+                select.meta_get(COLUMNS_META) is not None
+                and _selects_columns(projection)
+                and self._expand_columns_projection(scope, projection, aliases, result)
+            ):
                 continue
             name = _output_name(projection)
             trace = self.trace(projection.unalias(), scope, aliases=aliases)
@@ -1478,6 +1482,8 @@ def tag_columns_selects(query: exp.Expr) -> None:
 
 
 def _columns_selects(query: exp.Expr) -> list[exp.Select]:
+    if query.find(exp.Columns, *_STAR_PATTERNS) is None:
+        return []  # the common case, settled in one walk of the tree
     return [s for s in query.find_all(exp.Select) if any(_selects_columns(p) for p in s.expressions)]
 
 
@@ -1527,18 +1533,21 @@ def mark_projection_names(query: exp.Expr, dialect: str) -> None:
     only remembered (its output is named from them)."""
     for select in query.find_all(exp.Select):
         inner = select is not query and _names_a_relation(select)
-        for index, projection in enumerate(select.expressions):
+        columns_select = select.meta_get(COLUMNS_META) is not None
+        for projection in list(select.expressions):
             if _is_star(projection):
                 select.meta[STAR_META] = True
             if isinstance(projection, (exp.Alias, exp.Aliases, exp.Column, exp.Star, exp.Dot)):
                 continue
-            if _selects_columns(projection):
+            if columns_select and _selects_columns(projection):
                 continue  # DuckDB COLUMNS(...): named per chosen column
             name = default_column_name(projection, dialect)
             if inner:
-                projection.replace(exp.alias_(projection.copy(), exp.to_identifier(name, quoted=True)))
+                alias = exp.Alias(alias=exp.to_identifier(name, quoted=True))
+                projection.replace(alias)
+                alias.set("this", projection)
             else:
-                select.expressions[index].meta[_NAME_META] = name
+                projection.meta[_NAME_META] = name
 
 
 def _names_a_relation(select: exp.Select) -> bool:
