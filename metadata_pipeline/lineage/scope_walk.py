@@ -699,16 +699,8 @@ class ScopeWalker:
                 (source_name, name, alias.replace("\\0", name) if alias else name) for source_name, name in chosen
             ]
         for source_name, name in chosen:
-            column = exp.column(name, table=source_name)
-            if isinstance(value, (exp.Columns, *_STAR_PATTERNS)):
-                expression: exp.Expr = column
-            else:
-                expression = value.copy()
-                target = expression.find(exp.Columns)
-                if target is not None:
-                    target.replace(column)
             output = alias.replace("\\0", name) if alias else name
-            trace = self.trace(expression, scope, aliases=aliases)
+            trace = self.trace(_for_one_column(value, source_name, name), scope, aliases=aliases)
             aliases.setdefault(output, trace)
             result.add(output, trace)
         return True
@@ -1481,6 +1473,18 @@ def tag_columns_selects(query: exp.Expr) -> None:
         select.meta[COLUMNS_META] = tag
 
 
+def _for_one_column(value: exp.Expr, source_name: str, name: str) -> exp.Expr:
+    """A COLUMNS(...) (or `* LIKE`) projection's value for one column it chose."""
+    column = exp.column(name, table=source_name)
+    if isinstance(value, (exp.Columns, *_STAR_PATTERNS)):
+        return column
+    expression = value.copy()
+    target = expression.find(exp.Columns)
+    if target is not None:
+        target.replace(column)
+    return expression
+
+
 def _columns_selects(query: exp.Expr) -> list[exp.Select]:
     if query.find(exp.Columns, *_STAR_PATTERNS) is None:
         return []  # the common case, settled in one walk of the tree
@@ -1510,14 +1514,7 @@ def columns_rewrite(expansions: dict[int, dict[int, list[tuple[str, str, str]]]]
                     continue
                 value = projection.unalias()
                 for source_name, name, output in chosen:
-                    column = exp.column(name, table=source_name)
-                    if isinstance(value, (exp.Columns, *_STAR_PATTERNS)):
-                        expression: exp.Expr = column
-                    else:
-                        expression = value.copy()
-                        target = expression.find(exp.Columns)
-                        if target is not None:
-                            target.replace(column)
+                    expression = _for_one_column(value, source_name, name)
                     projections.append(exp.alias_(expression, exp.to_identifier(output, quoted=True)))
             select.set("expressions", projections)
         return statement

@@ -200,12 +200,7 @@ def _delete_shape(delete: exp.Delete) -> StatementShape:
     using = [u for u in delete.args.get("using") or [] if isinstance(u, exp.Expr)]
     if using:
         select.set("joins", [exp.Join(this=u.copy()) for u in using])
-    where = delete.args.get("where")
-    if where is not None:
-        select.set("where", where.copy())
-    with_ = delete.args.get("with_")
-    if with_ is not None:
-        select.set("with_", with_.copy())
+    _keep_where_and_ctes(delete, select)
     return StatementShape(kind=DELETE, queries=[SourceQuery(select, indirect_only=True)], target=target)
 
 
@@ -224,13 +219,16 @@ def _update_shape(update: exp.Update) -> StatementShape:
     joins.extend(j.copy() for j in update.args.get("joins") or [])
     if joins:
         select.set("joins", joins)
-    where = update.args.get("where")
-    if where is not None:
-        select.set("where", where.copy())
-    with_ = update.args.get("with_")
-    if with_ is not None:
-        select.set("with_", with_.copy())
+    _keep_where_and_ctes(update, select)
     return StatementShape(kind=UPDATE, queries=[SourceQuery(select, by_name=True)], target=target)
+
+
+def _keep_where_and_ctes(statement: exp.Expr, select: exp.Select) -> None:
+    """Give the synthetic SELECT of an UPDATE/DELETE the statement's WHERE and WITH."""
+    for key in ("where", "with_"):
+        clause = statement.args.get(key)
+        if clause is not None:
+            select.set(key, clause.copy())
 
 
 def _merge_shape(merge: exp.Merge) -> StatementShape:
