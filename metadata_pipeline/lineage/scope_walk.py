@@ -321,6 +321,13 @@ class ScopeWalker:
                 base = unwrap_parens(projection.this)  # `info.*`, DuckDB's `(info).*`
                 if isinstance(base, exp.Column) and self._expand_struct_star(scope, base.table, base.name, result):
                     continue
+                if not isinstance(base, exp.Column):
+                    # `from_json(payload, 'a INT, b STRING').*`, `struct(a, b).*`: the fields it builds.
+                    built = self.trace(base, scope, aliases=aliases)
+                    for field_name, field_trace in built.fields:
+                        result.add(field_name, field_trace)
+                    if built.fields:
+                        continue
             if (
                 select.meta_get(COLUMNS_META) is not None
                 and _selects_columns(projection)
@@ -595,6 +602,12 @@ class ScopeWalker:
             fields = self._constructed_fields(node, scope, aliases)
             if fields:
                 acc.rows.append(fields)
+        if isinstance(node, exp.FromJson) and role is None:
+            # Spark `from_json(s, 'a INT, b STRING')`: a struct whose every field is parsed from s.
+            fields = _struct_fields(f"struct<{node.expression.name}>", "spark") if isinstance(node.expression, exp.Literal) else []
+            if fields:
+                parsed = self.trace(node.this, scope, aliases)
+                acc.rows.append(tuple((name, replace(parsed, direct=False)) for name in fields))
         if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)) and self._visit_json_field(
             node, scope, role, acc, aliases
         ):

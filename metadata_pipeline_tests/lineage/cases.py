@@ -1455,6 +1455,19 @@ CASES: list[Case] = [
         {"silver.c": {"id": "bigint", "a": "int", "b": "string"}},
     ),
     Case(
+        "spark_from_json_struct_star_directly_and_through_a_cte",
+        "databricks",
+        "with p as (select id, from_json(payload, 'a int, b string') as j from silver.events) "
+        "select id, j.*, from_json(payload2, 'c int').* from p join silver.more using (id)",
+        {
+            "id": ("Direct", {"silver.events.id", "silver.more.id"}),
+            "a": ("Transform", {"silver.events.payload"}),
+            "b": ("Transform", {"silver.events.payload"}),
+            "c": ("Transform", {"silver.more.payload2"}),
+        },
+        {"silver.events": {"id": "bigint", "payload": "string"}, "silver.more": {"id": "bigint", "payload2": "string"}},
+    ),
+    Case(
         "postgres_multi_argument_unnest_zips_its_arrays",
         "postgres",
         "select e.id, u.tag, u.n from events e cross join lateral unnest(e.tags, e.nums) as u(tag, n) where n > 0",
