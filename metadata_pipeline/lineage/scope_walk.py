@@ -167,6 +167,7 @@ class ScopeWalker:
         # The last column `_visit_column` resolved, with where and what: `trace` asks `_is_copy`
         # about a bare column projection right after visiting it, and resolving it is most of both.
         self._last_resolved: _Resolved | None = None
+        self._struct_memo: dict[tuple[int, int], tuple[tuple[str, ColumnTrace], ...]] = {}
 
     # ----------------------------------------------------------------------------------- scopes
 
@@ -501,6 +502,17 @@ class ScopeWalker:
     def _constructed_fields(
         self, struct: exp.Struct, scope: Scope, aliases: dict[str, ColumnTrace] | None
     ) -> tuple[tuple[str, ColumnTrace], ...]:
+        # Memoized: the walk reaches a struct both through its enclosing struct's fields and
+        # through the enclosing expression, which nested structs would multiply per level.
+        key = (id(struct), id(scope))
+        known = self._struct_memo.get(key)
+        if known is None:
+            known = self._struct_memo[key] = self._fields_of_struct(struct, scope, aliases)
+        return known
+
+    def _fields_of_struct(
+        self, struct: exp.Struct, scope: Scope, aliases: dict[str, ColumnTrace] | None
+    ) -> tuple[tuple[str, ColumnTrace], ...]:
         fields: list[tuple[str, ColumnTrace]] = []
         for item in struct.expressions:
             if isinstance(item, exp.PropertyEQ) and item.this is not None and item.expression is not None:
@@ -542,11 +554,10 @@ class ScopeWalker:
             return len(columns) == 1 and columns[0][1].direct
         if isinstance(node, exp.JSONExtract) and isinstance(node.this, exp.Column):
             # Snowflake `o:f` of an object built upstream as `object_construct('f', a)`: a copy of a.
-            path = node.expression
-            keys = [k for k in path.expressions if isinstance(k, exp.JSONPathKey)] if isinstance(path, exp.JSONPath) else []
-            if len(keys) != 1 or not isinstance(keys[0].this, str):
+            keys = _json_keys(node)
+            if len(keys) != 1:
                 return False
-            return self._is_field_copy(node.this, exp.to_identifier(keys[0].this), scope, aliases)
+            return self._is_field_copy(node.this, exp.to_identifier(keys[0]), scope, aliases)
         if isinstance(node, exp.Dot) and isinstance(node.this, exp.Column) and isinstance(node.expression, exp.Identifier):
             # `s.f` of a struct built upstream as `struct(a AS f)`: a copy of a.
             return self._is_field_copy(node.this, node.expression, scope, aliases)
@@ -705,14 +716,12 @@ class ScopeWalker:
         alias = projection.alias if isinstance(projection, exp.Alias) else ""
         if _is_generated_name(alias):
             alias = ""  # qualify's name for an unaliased projection
+        planned = [(source_name, name, alias.replace("\\0", name) if alias else name) for source_name, name in chosen]
         tag = scope.expression.meta_get(COLUMNS_META)
         if tag is not None:
             ordinal = [p for p in scope.expression.expressions if _selects_columns(p)].index(projection)
-            self.columns_expansions.setdefault(tag, {})[ordinal] = [
-                (source_name, name, alias.replace("\\0", name) if alias else name) for source_name, name in chosen
-            ]
-        for source_name, name in chosen:
-            output = alias.replace("\\0", name) if alias else name
+            self.columns_expansions.setdefault(tag, {})[ordinal] = planned
+        for source_name, name, output in planned:
             trace = self.trace(_for_one_column(value, source_name, name), scope, aliases=aliases)
             aliases.setdefault(output, trace)
             result.add(output, trace)
@@ -755,15 +764,14 @@ class ScopeWalker:
         found = self._resolve_path(node.this, scope, aliases)
         if found is None or found[1] or not found[0].fields:
             return False
-        path = node.expression
-        keys = [k for k in path.expressions if isinstance(k, exp.JSONPathKey)] if isinstance(path, exp.JSONPath) else []
-        if not keys or not isinstance(keys[0].this, str):
+        keys = _json_keys(node)
+        if not keys:
             return False
-        field_trace, rest = _field_of(found[0], [exp.to_identifier(keys[0].this)])
+        field_trace, rest = _field_of(found[0], [exp.to_identifier(keys[0])])
         if rest or field_trace is found[0]:
             return False
         acc.take(field_trace, role)
-        acc.refs.append(ColumnRef(id(node), field_trace, keys[0].this, None))
+        acc.refs.append(ColumnRef(id(node), field_trace, keys[0], None))
         return True
 
     def _visit_star_argument(
@@ -1484,6 +1492,19 @@ def tag_columns_selects(query: exp.Expr) -> None:
     expansion can be written back into a fresh parse of the same SQL (`columns_rewrite`)."""
     for tag, select in enumerate(_columns_selects(query)):
         select.meta[COLUMNS_META] = tag
+
+
+def _json_keys(node: exp.JSONExtract | exp.JSONExtractScalar) -> list[str]:
+    """The object keys a JSON path reads, in order (`o:a.b` -> [a, b]); empty past anything else."""
+    path = node.expression
+    keys: list[str] = []
+    for step in path.expressions if isinstance(path, exp.JSONPath) else []:
+        if isinstance(step, exp.JSONPathRoot):
+            continue
+        if not isinstance(step, exp.JSONPathKey) or not isinstance(step.this, str):
+            break
+        keys.append(step.this)
+    return keys
 
 
 def _for_one_column(value: exp.Expr, source_name: str, name: str) -> exp.Expr:
